@@ -1,0 +1,35 @@
+"""The sweeper's exception tree. The CLI turns every ``SweeperError`` into one line and exit code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+class SweeperError(Exception):
+    """Root of every error the user can fix (bad input, missing files, unknown names)."""
+
+
+class StudyFileError(SweeperError):
+    """A study file that cannot be used: names the file, the field, the bad value and what is valid."""
+
+    def __init__(self, path: str | Path, field: str, value: Any, valid: str) -> None:
+        self.path = str(path)
+        self.field = field
+        self.value = value
+        self.valid = valid
+        shown = _short_repr(value)
+        super().__init__(f"{self.path}: field '{field}': got {shown}; {valid}")
+
+
+class StorageError(SweeperError):
+    """The study storage (Optuna RDB) cannot be opened or does not hold the named study."""
+
+
+class TrackingError(SweeperError):
+    """The MLflow tracking store cannot be reached or written."""
+
+
+def _short_repr(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,36 @@
+"""Where a trial's numbers came from: package version, git commit, study file hash, seed."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from pathlib import Path
+
+import sweeper
+
+
+@functools.lru_cache(maxsize=1)
+def git_sha() -> str | None:
+    """The commit of the source tree the sweeper runs from, if it is a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = out.stdout.strip()
+    return sha or None
+
+
+def provenance_tags(study_sha256: str, seed: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    tags = {
+        "sweeper.version": sweeper.__version__,
+        "sweeper.study_sha256": study_sha256,
+        "sweeper.seed": str(seed),
+    }
+    sha = git_sha()
+    if sha:
+        tags["sweeper.git_sha"] = sha
+    tags.update(extra or {})
+    return tags

@@ -1,0 +1,107 @@
+"""Turning a study's search space into Optuna suggestions and LoRA settings.
+
+Optuna categorical choices must be scalars, so list-valued choices (module lists) are offered
+under a string label (``"q_proj+v_proj"``) and turned back into lists here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from sweeper.study import TARGET_MODULE_PRESETS, Choices, Fixed, Range
+from sweeper.study._schema import SEARCHABLE, SearchSpace
+
+_INTEGER_DIMENSIONS = {"lora_r", "epochs"}
+
+
+def _label(value: Any) -> Any:
+    return "+".join(value) if isinstance(value, list) else value
+
+
+def _modules(label: str) -> list[str]:
+    preset = TARGET_MODULE_PRESETS.get(label)
+    if preset is not None:
+        return list(preset)
+    return label.split("+")
+
+
+def distributions(space: SearchSpace) -> dict[str, optuna.distributions.BaseDistribution]:
+    """Optuna distributions for the searched (non-fixed) dimensions, in a stable order."""
+    out: dict[str, optuna.distributions.BaseDistribution] = {}
+    for name in SEARCHABLE:
+        dim = getattr(space, name)
+        if isinstance(dim, Choices):
+            out[name] = optuna.distributions.CategoricalDistribution([_label(c) for c in dim.choices])
+        elif isinstance(dim, Range):
+            if name in _INTEGER_DIMENSIONS:
+                out[name] = optuna.distributions.IntDistribution(
+                    int(dim.low), int(dim.high), log=dim.log, step=int(dim.step or 1)
+                )
+            else:
+                out[name] = optuna.distributions.FloatDistribution(dim.low, dim.high, log=dim.log, step=dim.step)
+    return out
+
+
+def fixed_values(space: SearchSpace) -> dict[str, Any]:
+    return {name: _label(getattr(space, name).value) for name in SEARCHABLE if isinstance(getattr(space, name), Fixed)}
+
+
+def suggest(trial: optuna.trial.BaseTrial, space: SearchSpace) -> dict[str, Any]:
+    """Sample every searched dimension on ``trial``; return all dimensions (fixed ones included)."""
+    params = fixed_values(space)
+    for name, dist in distributions(space).items():
+        params[name] = _suggest_one(trial, name, dist)
+    return params
+
+
+def _suggest_one(trial: optuna.trial.BaseTrial, name: str, dist: Any) -> Any:
+    if isinstance(dist, optuna.distributions.CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, optuna.distributions.IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, log=dist.log, step=dist.step)
+    return trial.suggest_float(name, dist.low, dist.high, log=dist.log, step=dist.step)
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """One configuration in LoRA's own terms."""
+
+    r: int
+    alpha: float
+    alpha_ratio: float
+    learning_rate: float
+    target_modules_label: str
+    target_modules: list[str]
+    epochs: int
+    dropout: float
+
+    def as_params(self) -> dict[str, Any]:
+        """Flat parameters as logged to MLflow."""
+        return {
+            "lora_r": self.r,
+            "lora_alpha": self.alpha,
+            "lora_alpha_ratio": self.alpha_ratio,
+            "learning_rate": self.learning_rate,
+            "target_modules": self.target_modules_label,
+            "epochs": self.epochs,
+            "lora_dropout": self.dropout,
+        }
+
+
+def lora_settings(params: dict[str, Any]) -> LoraSettings:
+    r = int(params["lora_r"])
+    ratio = float(params["lora_alpha_ratio"])
+    label = str(params["target_modules"])
+    return LoraSettings(
+        r=r,
+        alpha=ratio * r,
+        alpha_ratio=ratio,
+        learning_rate=float(params["learning_rate"]),
+        target_modules_label=label,
+        target_modules=_modules(label),
+        epochs=int(params["epochs"]),
+        dropout=float(params["lora_dropout"]),
+    )

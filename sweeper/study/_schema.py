@@ -1,0 +1,342 @@
+"""The study file's schema (version 1): what a user may write, with defaults and help text.
+
+Validation happens here, when the file is loaded, in small named validators: a bad value never
+reaches Optuna, peft or lm-eval. Cross-file checks (data files exist, tasks and instances are
+known) are in ``_load.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sweeper.metrics import COST_METRICS, Direction
+
+PricingModel = Literal["on_demand", "spot", "reserved_1y", "reserved_3y"]
+
+#: Named sets of LoRA target modules (Llama-style module names). A list of module names also works.
+TARGET_MODULE_PRESETS: dict[str, list[str] | str] = {
+    "q_v": ["q_proj", "v_proj"],
+    "attention": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    "mlp": ["gate_proj", "up_proj", "down_proj"],
+    "all_linear": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- search space -------------------------------------------------------------------------------
+
+
+class Choices(_Strict):
+    """A categorical dimension: one of ``choices``."""
+
+    choices: list[Any] = Field(min_length=1, description="The values to choose from (at least one).")
+
+
+class Range(_Strict):
+    """A numeric dimension between ``low`` and ``high`` (inclusive)."""
+
+    low: float
+    high: float
+    log: bool = Field(False, description="Sample on a log scale (low must be > 0).")
+    step: float | None = Field(None, description="Grid step (not with log).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if not self.low < self.high:
+            raise ValueError(f"`low < high` must hold, but got low={self.low}, high={self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log-scale range needs low > 0, but got low={self.low}")
+        if self.log and self.step is not None:
+            raise ValueError("`step` cannot be combined with `log: true`")
+        return self
+
+
+class Fixed(_Strict):
+    """A dimension held at one value (not searched)."""
+
+    value: Any
+
+
+Dimension = Union[Choices, Range, Fixed]
+
+#: The dimensions a LoRA study can search, with what each accepts.
+SEARCHABLE: dict[str, str] = {
+    "lora_r": "LoRA rank r: positive integers",
+    "lora_alpha_ratio": "alpha as a multiple of r (alpha = ratio * r): positive numbers",
+    "learning_rate": "AdamW learning rate: positive numbers",
+    "target_modules": f"LoRA target modules: presets {sorted(TARGET_MODULE_PRESETS)} or lists of module names",
+    "epochs": "passes over the training steps (scales local steps and projected tokens): positive integers",
+    "lora_dropout": "LoRA dropout: numbers in [0, 1)",
+}
+
+
+def _positive(values: list[float], what: str) -> None:
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or math.isinf(v):
+            raise ValueError(f"{what} must be > 0, but got {v!r}")
+
+
+def _integers(values: list[Any], what: str) -> None:
+    for v in values:
+        if isinstance(v, bool) or not (isinstance(v, int) or (isinstance(v, float) and v.is_integer())):
+            raise ValueError(f"{what} must be whole numbers, but got {v!r}")
+
+
+class SearchSpace(_Strict):
+    """The LoRA hyperparameters to search. Omitted dimensions take the training defaults."""
+
+    lora_r: Dimension = Field(default_factory=lambda: Fixed(value=8))
+    lora_alpha_ratio: Dimension = Field(default_factory=lambda: Fixed(value=2.0))
+    learning_rate: Dimension = Field(default_factory=lambda: Fixed(value=1e-3))
+    target_modules: Dimension = Field(default_factory=lambda: Fixed(value="q_v"))
+    epochs: Dimension = Field(default_factory=lambda: Fixed(value=1))
+    lora_dropout: Dimension = Field(default_factory=lambda: Fixed(value=0.0))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_dimensions(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            raise _FieldError("search_space", raw, "a mapping of dimension name -> {choices|low/high|value}")
+        parsed = {}
+        for key, spec in raw.items():
+            if key not in SEARCHABLE:
+                raise _FieldError(
+                    f"search_space.{key}", key, f"unknown dimension; valid dimensions: {', '.join(SEARCHABLE)}"
+                )
+            parsed[key] = _parse_dimension(f"search_space.{key}", spec)
+        return parsed
+
+    @field_validator("lora_r", "epochs")
+    @classmethod
+    def _positive_integers(cls, dim: Dimension, info: Any) -> Dimension:
+        values = _dimension_values(dim)
+        _integers(values, info.field_name)
+        _positive(values, info.field_name)
+        return dim
+
+    @field_validator("lora_alpha_ratio", "learning_rate")
+    @classmethod
+    def _positive_numbers(cls, dim: Dimension, info: Any) -> Dimension:
+        _positive(_dimension_values(dim), info.field_name)
+        return dim
+
+    @field_validator("lora_dropout")
+    @classmethod
+    def _dropout(cls, dim: Dimension) -> Dimension:
+        for v in _dimension_values(dim):
+            if not isinstance(v, (int, float)) or not 0 <= v < 1:
+                raise ValueError(f"lora_dropout must be in [0, 1), but got {v!r}")
+        return dim
+
+    @field_validator("target_modules")
+    @classmethod
+    def _modules(cls, dim: Dimension) -> Dimension:
+        if isinstance(dim, Range):
+            raise ValueError("target_modules takes `choices` or `value`, not a numeric range")
+        for v in _dimension_values(dim):
+            if isinstance(v, str):
+                if v not in TARGET_MODULE_PRESETS:
+                    raise ValueError(
+                        f"unknown target_modules preset {v!r}; valid presets: "
+                        f"{', '.join(sorted(TARGET_MODULE_PRESETS))}, or a list of module names"
+                    )
+            elif not (isinstance(v, list) and v and all(isinstance(m, str) and m for m in v)):
+                raise ValueError(f"target_modules must be a preset name or a non-empty list of names, got {v!r}")
+        return dim
+
+    @model_validator(mode="after")
+    def _something_to_search(self) -> SearchSpace:
+        searched = [n for n in SEARCHABLE if not isinstance(getattr(self, n), Fixed)]
+        if not searched:
+            raise ValueError(
+                "the search space is empty: give at least one dimension `choices` or `low`/`high`"
+            )
+        return self
+
+
+def _parse_dimension(field: str, spec: Any) -> Dimension:
+    """``{choices: [...]}``, ``{low:, high:, log:}`` or ``{value: x}``; a bare value means fixed."""
+    from pydantic import ValidationError
+
+    if not isinstance(spec, dict):
+        return Fixed(value=spec)
+    kinds = [k for k in ("choices", "low", "high", "value") if k in spec]
+    try:
+        if "choices" in spec:
+            if not isinstance(spec["choices"], list) or not spec["choices"]:
+                raise _FieldError(f"{field}.choices", spec["choices"], "a non-empty list of values")
+            return Choices(**spec)
+        if "low" in spec or "high" in spec:
+            return Range(**spec)
+        if "value" in spec:
+            return Fixed(**spec)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise _FieldError(f"{field}.{where}" if where else field, first.get("input"), _clean(first["msg"])) from None
+    raise _FieldError(field, spec, f"a dimension needs `choices`, `low`/`high` or `value` (got keys {kinds or list(spec)})")
+
+
+def _clean(msg: str) -> str:
+    return msg.removeprefix("Value error, ")
+
+
+def _dimension_values(dim: Dimension) -> list[Any]:
+    if isinstance(dim, Choices):
+        return list(dim.choices)
+    if isinstance(dim, Range):
+        return [dim.low, dim.high]
+    return [dim.value]
+
+
+# --- the rest of the study ----------------------------------------------------------------------
+
+
+class ModelSection(_Strict):
+    path: str = Field(
+        "builtin:smollm2-135m-instruct",
+        description="A local model folder, a hub id, or 'builtin:smollm2-135m-instruct' (bundled, offline).",
+    )
+
+
+class DataSection(_Strict):
+    train: str = Field(description="Training JSONL (prompt/completion). Relative to the study file, or 'builtin:NAME'.")
+
+
+class EvalSection(_Strict):
+    tasks: dict[str, str] = Field(
+        min_length=1,
+        description="Metric name -> lm-eval task name, e.g. {quality: sweeper_json_extract}.",
+    )
+    limit: int | None = Field(None, gt=0, description="Evaluate at most this many items per task.")
+    batch_size: int = Field(8, gt=0)
+
+    @field_validator("tasks")
+    @classmethod
+    def _metric_names(cls, tasks: dict[str, str]) -> dict[str, str]:
+        for name in tasks:
+            if not name.isidentifier():
+                raise ValueError(f"metric names must be identifiers (letters, digits, _), got {name!r}")
+            if name in COST_METRICS:
+                raise ValueError(f"metric name {name!r} is reserved for a cost metric")
+        return tasks
+
+
+class TrainingSection(_Strict):
+    steps_per_epoch: int = Field(20, gt=0, description="Optimizer steps per epoch on the trial hardware.")
+    batch_size: int = Field(4, gt=0)
+    seq_len: int = Field(128, gt=0, description="Maximum tokens per training example.")
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)
+
+
+class ObjectiveSpec(_Strict):
+    name: str = Field(description="A metric: an eval task key, or a cost metric such as cost_eur_train_projected.")
+    direction: Direction | None = Field(None, description="maximize or minimize; default from the metric.")
+
+
+class TrialHardware(_Strict):
+    """Where trials run, and what an hour of it costs."""
+
+    name: str = Field("local-cpu", description="A label for the machine trials run on.")
+    eur_per_hour: float | None = Field(None, ge=0, description="Its price in EUR per hour.")
+    instance: str | None = Field(None, description="Or: a catalog instance type whose price is used.")
+    provider: str | None = None
+    region: str | None = None
+    pricing: PricingModel = "on_demand"
+    tflops: float | None = Field(
+        None, gt=0, description="Effective dense TFLOP/s for quotes (measured on this machine if unset)."
+    )
+    memory_bandwidth_gb_s: float | None = Field(None, gt=0, description="For decode-time quotes.")
+
+    @model_validator(mode="after")
+    def _priced(self) -> TrialHardware:
+        if self.eur_per_hour is None and self.instance is None:
+            raise ValueError("give either `eur_per_hour` or a catalog `instance`")
+        if self.eur_per_hour is not None and self.instance is not None:
+            raise ValueError("give only one of `eur_per_hour` and `instance`")
+        return self
+
+
+class TargetHardware(_Strict):
+    """The cloud instance that full-scale training is priced on."""
+
+    instance: str
+    provider: str | None = None
+    region: str | None = None
+    pricing: PricingModel = "on_demand"
+    mfu: float | None = Field(None, gt=0, le=1, description="Model FLOPs utilization; default per method and GPU.")
+
+
+class HardwareSection(_Strict):
+    trial: TrialHardware = Field(default_factory=lambda: TrialHardware(eur_per_hour=0.10))
+    target: TargetHardware
+
+
+class ProjectionSection(_Strict):
+    """The full-scale fine-tune that each configuration is priced for."""
+
+    model: str | None = Field(None, description="A model-shape preset (e.g. llama-2-7b), or give `params`.")
+    params: float | None = Field(None, gt=0, description="Target model parameters N.")
+    dataset_tokens: float = Field(gt=0, description="Training tokens per epoch at full scale, D.")
+    method: Literal["lora", "qlora", "full"] = "lora"
+
+    @model_validator(mode="after")
+    def _sized(self) -> ProjectionSection:
+        if self.model is None and self.params is None:
+            raise ValueError("give a model-shape preset `model` or a parameter count `params`")
+        return self
+
+
+class SamplerSection(_Strict):
+    name: Literal["tpe", "random", "nsga2", "gp"] = "tpe"
+    n_startup_trials: int = Field(4, ge=0)
+
+
+class Study(_Strict):
+    """A study file: what to search, how to measure it, and how to price it."""
+
+    version: Literal[1] = 1
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = ""
+    seed: int = 0
+    trials: int = Field(6, gt=0, description="Trials that one `sweeper run` adds (override with --trials).")
+    model: ModelSection = Field(default_factory=ModelSection)
+    data: DataSection
+    eval: EvalSection
+    training: TrainingSection = Field(default_factory=TrainingSection)
+    search_space: SearchSpace
+    objectives: list[ObjectiveSpec] = Field(min_length=1)
+    hardware: HardwareSection
+    projection: ProjectionSection
+    sampler: SamplerSection = Field(default_factory=SamplerSection)
+
+    @model_validator(mode="after")
+    def _objectives_are_metrics(self) -> Study:
+        known = list(self.eval.tasks) + list(COST_METRICS)
+        seen: set[str] = set()
+        for i, objective in enumerate(self.objectives):
+            if objective.name not in known:
+                raise _FieldError(
+                    f"objectives.{i}.name", objective.name, f"valid metrics: {', '.join(known)}"
+                )
+            if objective.name in seen:
+                raise _FieldError(f"objectives.{i}.name", objective.name, "each objective may appear once")
+            seen.add(objective.name)
+        return self
+
+
+class _FieldError(ValueError):
+    """A cross-field error that knows which field it is about (turned into a StudyFileError)."""
+
+    def __init__(self, field: str, value: Any, valid: str) -> None:
+        super().__init__(valid)
+        self.field = field
+        self.value = value
+        self.valid = valid
+

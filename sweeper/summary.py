@@ -1,0 +1,41 @@
+"""What ``sweeper show`` prints: a study's trials, their measurements and the Pareto-optimal set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+
+from sweeper.runner import ATTR_FAIL_REASON, ATTR_METRICS, STUDY_ATTR_BASELINE, spent_eur
+from sweeper.storage import load_existing_study
+from sweeper.study import LoadedStudy
+
+
+def summarize(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
+    study = load_existing_study(loaded.name, storage_url)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    pareto = {t.number for t in study.best_trials} if complete else set()
+    states: dict[str, int] = {}
+    trials = []
+    for t in study.trials:
+        states[t.state.name] = states.get(t.state.name, 0) + 1
+        trials.append(
+            {
+                "number": t.number,
+                "state": t.state.name,
+                "pareto": t.number in pareto,
+                "params": dict(t.params),
+                "metrics": dict(t.user_attrs.get(ATTR_METRICS, {})),
+                "fail_reason": t.user_attrs.get(ATTR_FAIL_REASON),
+            }
+        )
+    baseline = (study.user_attrs.get(STUDY_ATTR_BASELINE) or {}).get("metrics", {})
+    return {
+        "study": loaded.name,
+        "objectives": dict(zip(loaded.objective_names, loaded.directions)),
+        "states": states,
+        "spent_eur_total": spent_eur(study),
+        "baseline": {k: v for k, v in baseline.items() if k in loaded.spec.eval.tasks or k.endswith("_stderr")},
+        "pareto_trials": sorted(pareto),
+        "trials": trials,
+    }
