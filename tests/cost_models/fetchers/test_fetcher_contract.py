@@ -1,0 +1,137 @@
+"""What every registered price fetcher must do, run against each; and the registry itself."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+import pytest
+
+from cost_models import load_catalog
+from cost_models.errors import CostModelError
+from cost_models.fetchers import (
+    FetchedOffer,
+    FetchScope,
+    PriceFetcher,
+    _base,
+    available_price_fetchers,
+    price_fetcher_class,
+    refresh_catalog,
+    register_price_fetcher,
+)
+
+
+@pytest.fixture(params=["aws", "azure"])
+def fetcher_and_scope(request, recordings):
+    """A fetcher wired to recorded answers, and a scope those answers cover."""
+    if request.param == "aws":
+        aws = request.getfixturevalue("stubbed_aws")
+        aws.queue_us_east_1_refresh()
+        scope = FetchScope(tuple(aws.us_east_1_types), ("us-east-1",), recordings.price_date)
+        return aws.fetcher(), scope
+    azure_url = request.getfixturevalue("azure_url")
+    fetcher = price_fetcher_class("azure")(endpoint_url=azure_url)
+    scope = FetchScope(
+        ("Standard_NC24ads_A100_v4", "Standard_ND96isr_H100_v5"), ("eastus",), recordings.price_date
+    )
+    return fetcher, scope
+
+
+def test_rows_belong_to_the_provider_and_the_scope(fetcher_and_scope):
+    fetcher, scope = fetcher_and_scope
+    rows = fetcher.fetch_rows(scope)
+    assert rows
+    for row in rows:
+        assert isinstance(row, FetchedOffer)
+        assert row.provider == fetcher.provider
+        assert row.instance_type in scope.instance_types and row.region in scope.regions
+    assert len({row.key for row in rows}) == len(rows)
+
+
+def test_rows_carry_currency_date_and_source(fetcher_and_scope):
+    fetcher, scope = fetcher_and_scope
+    for row in fetcher.fetch_rows(scope):
+        assert re.fullmatch(r"[A-Z]{3}", row.currency)
+        assert row.price_date == scope.price_date
+        assert row.source.startswith(fetcher.api_name) and str(scope.price_date) in row.source
+
+
+def test_prices_are_positive_or_unknown(fetcher_and_scope):
+    fetcher, scope = fetcher_and_scope
+    for row in fetcher.fetch_rows(scope):
+        assert all(price is None or price > 0 for price in row.prices().values())
+        assert any(price is not None for price in row.prices().values())
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry
+# ---------------------------------------------------------------------------------------------
+
+
+def test_registered_providers():
+    assert available_price_fetchers() == ["aws", "azure"]
+
+
+def test_unknown_provider_suggests_the_close_one():
+    with pytest.raises(CostModelError) as caught:
+        price_fetcher_class("azur")
+    assert str(caught.value) == "Unknown price source 'azur'. Did you mean: azure?"
+
+
+def test_unknown_provider_without_a_close_one_lists_them():
+    with pytest.raises(
+        CostModelError, match=r"^Unknown price source 'gcp'. Available: aws, azure.$"
+    ):
+        price_fetcher_class("gcp")
+
+
+def test_a_second_fetcher_under_a_taken_name_is_rejected():
+    class Impostor(PriceFetcher):
+        provider = "aws"
+        api_name = "impostor"
+
+        def fetch_rows(self, scope):
+            return []
+
+    with pytest.raises(ValueError, match=r"'aws' is already registered by AwsPriceFetcher"):
+        register_price_fetcher(Impostor)
+
+
+def test_a_new_provider_is_one_class(monkeypatch, tmp_path, recordings):
+    """The extension point: subclass, register, refresh. Nothing else changes."""
+    monkeypatch.setattr(_base, "_REGISTRY", dict(_base._REGISTRY))
+
+    @register_price_fetcher
+    class FlatRateFetcher(PriceFetcher):
+        provider = "flatcloud"
+        api_name = "Flat Cloud price sheet"
+        rows_asked: ClassVar[list[FetchScope]] = []
+
+        def fetch_rows(self, scope):
+            self.rows_asked.append(scope)
+            return [
+                FetchedOffer(
+                    provider=self.provider,
+                    instance_type=instance_type,
+                    region=region,
+                    currency="EUR",
+                    price_date=scope.price_date,
+                    source=f"{self.api_name} {scope.price_date}",
+                    on_demand_per_hour=2.0,
+                    gpu_model="H100",
+                    gpu_count=1,
+                )
+                for instance_type in scope.instance_types
+                for region in scope.regions
+            ]
+
+    assert "flatcloud" in available_price_fetchers()
+    result = refresh_catalog(
+        price_fetcher_class("flatcloud")(),
+        instance_types=["h100-1x"],
+        regions=["eu-1"],
+        out_path=tmp_path / "v1" / "flatcloud.csv",
+        today=recordings.price_date,
+    )
+    (offer,) = load_catalog(result.path).all_offers()
+    assert (offer.provider, offer.currency, offer.gpu_memory_gib) == ("flatcloud", "EUR", 80)
