@@ -21,7 +21,8 @@ import optuna
 from sweeper.costing import PricingContext, cost_eur_for_seconds, project_training, trial_hardware_price
 from sweeper.provenance import provenance_tags
 from sweeper.search import lora_settings, suggest
-from sweeper.storage import open_storage, open_study, storage_id
+from sweeper.storage import open_storage, open_study
+from sweeper.tracking import storage_id
 from sweeper.study import LoadedStudy
 from sweeper.tracking import Tracker
 
@@ -143,7 +144,8 @@ class LoraObjective:
         return tuple(float(metrics[name]) for name in self.loaded.objective_names)
 
     def _train_and_evaluate(self, settings: Any, seed: int) -> dict[str, float]:
-        from objectives import LoraTrainConfig, LoraTrialInputs, run_lora_trial
+        import objectives
+        from objectives import LoraTrainConfig, LoraTrialInputs
 
         spec = self.loaded.spec
         config = LoraTrainConfig(
@@ -158,12 +160,12 @@ class LoraObjective:
             lora_dropout=settings.dropout,
             warmup_ratio=spec.training.warmup_ratio,
         )
-        out = run_lora_trial(
+        out = objectives.run_lora_trial(
             LoraTrialInputs(
-                model_path=self.model_path,
+                model=self.model_path,
+                lora=config,
                 train_file=self.loaded.train_file,
-                tasks=list(spec.eval.tasks.values()),
-                config=config,
+                tasks=tuple(spec.eval.tasks.values()),
                 eval_limit=spec.eval.limit,
                 eval_batch_size=spec.eval.batch_size,
             )
@@ -177,6 +179,7 @@ class LoraObjective:
                 "tokens_evaluated": float(out.tokens_evaluated),
                 "peak_memory_bytes": float(out.peak_memory_bytes),
                 "trainable_params": float(out.train.trainable_params),
+                "load_seconds": float(out.load_seconds),
                 "train_loss_final": float(out.train.final_loss),
             }
         )
@@ -315,7 +318,7 @@ def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path) -> None
     hw = trial_hardware_price(spec, ctx)
     started = time.perf_counter()
     scores = evaluate_base_model(model_path, list(spec.eval.tasks.values()), eval_limit=spec.eval.limit,
-                                 eval_batch_size=spec.eval.batch_size)
+                                 batch_size=spec.eval.batch_size)
     wall = time.perf_counter() - started
     metrics = score_metrics(spec.eval.tasks, scores)
     baseline = {"metrics": metrics, "wall_seconds": wall, "cost_eur_trial": cost_eur_for_seconds(wall, hw.eur_per_hour)}

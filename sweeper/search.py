@@ -70,7 +70,7 @@ class LoraSettings:
     """One configuration in LoRA's own terms."""
 
     r: int
-    alpha: float
+    alpha: int
     alpha_ratio: float
     learning_rate: float
     target_modules_label: str
@@ -97,7 +97,7 @@ def lora_settings(params: dict[str, Any]) -> LoraSettings:
     label = str(params["target_modules"])
     return LoraSettings(
         r=r,
-        alpha=ratio * r,
+        alpha=max(1, round(ratio * r)),  # peft's alpha is an integer
         alpha_ratio=ratio,
         learning_rate=float(params["learning_rate"]),
         target_modules_label=label,

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import copy
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.servers import (
+    REQUIRE_SERVERS_ENV,
+    MlflowServer,
+    PostgresServer,
+    S3Server,
+    ServerUnavailable,
+    mlflow_server,
+    postgres_server,
+    s3_server,
+    servers_required,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,3 +71,63 @@ def tiny_study(tmp_path: Path, tiny_model_dir: Path) -> Path:
     data["trials"] = 2
     data["sampler"] = {"name": "random"}
     return write_study(tmp_path / "tiny.yaml", data)
+
+
+# --- real servers: PostgreSQL, MLflow tracking server, S3 ---------------------------------
+
+
+def _skip_or_fail(exc: ServerUnavailable) -> None:
+    if servers_required():
+        pytest.fail(
+            f"{exc} ({REQUIRE_SERVERS_ENV} is set, so this fails instead of skipping)",
+            pytrace=False,
+        )
+    pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run (about a second to start)."""
+    with ExitStack() as stack:
+        try:
+            server = stack.enter_context(postgres_server())
+        except ServerUnavailable as exc:
+            _skip_or_fail(exc)
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL server (``postgresql+psycopg2://...``),
+    dropped after the test."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    url = postgres.create_database(name)
+    yield url
+    postgres.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def _mlflow_server_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    home: Path = tmp_path_factory.mktemp("mlflow-server")
+    with mlflow_server(f"sqlite:///{home / 'mlflow.db'}", home / "artifacts") as server:
+        yield server
+
+
+@pytest.fixture
+def mlflow_tracking_server(_mlflow_server_session: MlflowServer) -> MlflowServer:
+    """The session's MLflow server (``.url``, ``.stop()``, ``.start()``, ``.restart()``), running
+    when the test starts even if an earlier test stopped it."""
+    _mlflow_server_session.start()
+    return _mlflow_server_session
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One S3 server (moto, in memory) for the run: ``.endpoint_url``, ``.env``,
+    ``.create_bucket(name)``."""
+    with ExitStack() as stack:
+        try:
+            server = stack.enter_context(s3_server(tmp_path_factory.mktemp("s3-server")))
+        except ServerUnavailable as exc:
+            _skip_or_fail(exc)
+        yield server

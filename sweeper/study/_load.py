@@ -91,13 +91,16 @@ def load_study(study: str | Path) -> LoadedStudy:
 
 def _resolve_data_file(study_path: Path, field: str, value: str) -> Path:
     if value.startswith(BUILTIN_PREFIX):
-        from objectives import data_file  # late: objectives imports torch only when training
+        from objectives import ObjectiveError, data_file
 
         name = value[len(BUILTIN_PREFIX):]
         try:
             return data_file(name)
-        except FileNotFoundError as exc:
-            raise StudyFileError(study_path, field, value, str(exc)) from None
+        except ObjectiveError:
+            from objectives.task_data import DATA_DIR
+
+            available = ", ".join(f"builtin:{p.name}" for p in sorted(DATA_DIR.glob("*_train.jsonl")))
+            raise StudyFileError(study_path, field, value, f"no such bundled file; available: {available}") from None
     candidate = Path(value)
     if not candidate.is_absolute():
         candidate = (study_path.parent / candidate).resolve()

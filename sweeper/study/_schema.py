@@ -215,7 +215,7 @@ class EvalSection(_Strict):
         description="Metric name -> lm-eval task name, e.g. {quality: sweeper_json_extract}.",
     )
     limit: int | None = Field(None, gt=0, description="Evaluate at most this many items per task.")
-    batch_size: int = Field(8, gt=0)
+    batch_size: int = Field(32, gt=0, description="lm-eval batch size (32 generates ~1.5x faster than 8 on CPU).")
 
     @field_validator("tasks")
     @classmethod
@@ -231,7 +231,7 @@ class EvalSection(_Strict):
 class TrainingSection(_Strict):
     steps_per_epoch: int = Field(20, gt=0, description="Optimizer steps per epoch on the trial hardware.")
     batch_size: int = Field(4, gt=0)
-    seq_len: int = Field(128, gt=0, description="Maximum tokens per training example.")
+    seq_len: int = Field(160, ge=16, description="Maximum tokens per training example (chat template included).")
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
 
 

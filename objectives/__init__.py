@@ -1,0 +1,62 @@
+"""Objectives: what a sweep trial trains, how it is scored, and what it used.
+
+* ``assets`` -- the bundled SmolLM2-135M-Instruct (converted once from GGUF), model specs,
+  a tiny random model for tests.
+* ``registry`` / ``tasks/`` / ``data/`` -- the lm-eval tasks and their bundled JSONL data.
+* ``train`` -- LoRA fine-tuning (peft + transformers ``Trainer``).
+* ``evaluate`` -- lm-eval on an in-memory model, one ``TaskScore`` per task.
+* ``measure`` -- wall time and peak memory of a block.
+* ``lora_trial`` -- one trial end to end.
+
+Importing this package is cheap: torch, transformers, peft and lm-eval load on first use.
+"""
+
+from objectives.assets import (
+    BUILTIN_MODEL_SPEC,
+    default_model_dir,
+    make_tiny_random_model,
+    resolve_model_path,
+)
+from objectives.errors import AssetError, ObjectiveError, TrainConfigError, UnknownTaskError
+from objectives.evaluate import TaskScore, evaluate
+from objectives.lora_trial import (
+    LoraTrialInputs,
+    LoraTrialOutputs,
+    evaluate_base_model,
+    load_model,
+    run_lora_trial,
+)
+from objectives.measure import ResourceUsage, measure_resources
+from objectives.registry import TASKS, TaskSpec, get_task
+from objectives.task_data import data_path as data_file
+from objectives.train import LoraTrainConfig, TrainResult, train_lora
+from objectives.workload import EvalWorkload, task_workload
+
+__all__ = [
+    "BUILTIN_MODEL_SPEC",
+    "EvalWorkload",
+    "TASKS",
+    "AssetError",
+    "LoraTrainConfig",
+    "LoraTrialInputs",
+    "LoraTrialOutputs",
+    "ObjectiveError",
+    "ResourceUsage",
+    "TaskScore",
+    "TaskSpec",
+    "TrainConfigError",
+    "TrainResult",
+    "UnknownTaskError",
+    "data_file",
+    "default_model_dir",
+    "evaluate",
+    "evaluate_base_model",
+    "get_task",
+    "load_model",
+    "make_tiny_random_model",
+    "measure_resources",
+    "resolve_model_path",
+    "run_lora_trial",
+    "task_workload",
+    "train_lora",
+]

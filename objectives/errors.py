@@ -1,0 +1,26 @@
+"""The objectives package's exception tree.
+
+Every error a user can fix (a missing package, an unknown task name, a bad training
+config) derives from ``ObjectiveError``, so the CLI can print it as one line.
+"""
+
+from __future__ import annotations
+
+
+class ObjectiveError(Exception):
+    """Root of every objectives error the user can fix."""
+
+
+class AssetError(ObjectiveError):
+    """A model asset (the bundled SmolLM2 weights, a model folder) is missing or unusable."""
+
+
+class UnknownTaskError(ObjectiveError, KeyError):
+    """A task name that is not in the registry; the message lists the available ones."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class TrainConfigError(ObjectiveError, ValueError):
+    """A LoRA training config that breaks a rule; the message states the rule and the value."""

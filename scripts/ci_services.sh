@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the servers that the test suite starts by itself (tests/servers.py), when missing:
+#   PostgreSQL (initdb, pg_ctl) from Debian's packages.
+# The suite starts and stops them; nothing here starts a service. Quiet unless it installs.
+# MLflow's server and moto_server (S3) come with the Python dev dependencies (pyproject.toml).
+set -euo pipefail
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+have_postgres() {
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null \
+    || { command -v initdb >/dev/null && command -v pg_ctl >/dev/null; }
+}
+
+if ! have_postgres; then
+  echo "ci_services: installing PostgreSQL (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  have_postgres || { echo "ci_services: PostgreSQL installed, but no initdb/pg_ctl found" >&2; exit 1; }
+fi
