@@ -97,6 +97,7 @@ def quote_study(loaded: LoadedStudy, *, n_trials: int, samples: int = 200, stora
     """Sample the search space, price every sample, and summarise per trial and for ``n_trials``."""
     ctx = PricingContext.load()
     hw = trial_hardware_price(loaded.spec, ctx)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler_study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
     configs = [lora_settings(suggest(sampler_study.ask(), loaded.spec.search_space)) for _ in range(samples)]
 

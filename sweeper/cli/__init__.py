@@ -7,6 +7,7 @@ and ends the process with exit code 2, without a traceback.
 from __future__ import annotations
 
 import sys
+import warnings
 
 from cost_models.errors import CostModelError
 from sweeper.cli._apps import app, prices_app
@@ -22,6 +23,10 @@ __all__ = ["app", "main", "prices_app"]
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 1 sweep/runtime failure, 2 bad input)."""
+    # Optuna marks heartbeats and metric names experimental; they are what we rely on, on purpose.
+    warnings.filterwarnings("ignore", message=".*is experimental.*")
+    warnings.filterwarnings("ignore", message=".*is an experimental feature.*")
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
     try:
         app(args=argv, prog_name="sweeper", standalone_mode=False)
     except (SweeperError, CostModelError) as exc:

@@ -29,8 +29,13 @@ def run_command(
     tracking_uri: Optional[str] = TrackingOpt,
     no_mlflow: bool = typer.Option(False, "--no-mlflow", help="Keep results in the study storage only."),
     no_baseline: bool = typer.Option(False, "--no-baseline", help="Skip the once-per-study base-model evaluation."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the libraries' own progress bars and logs."),
 ) -> None:
     """Run (or resume) a study: each trial trains a LoRA, evaluates it with lm-eval, prices it, logs it."""
+    if not verbose:
+        from sweeper.quiet import quiet_libraries
+
+        quiet_libraries()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from sweeper.runner import run_sweep
