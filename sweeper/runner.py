@@ -267,6 +267,7 @@ def run_sweep(
 
     objective = LoraObjective(loaded, ctx, tracker, parent_id, model_path)
     reports: list[TrialReport] = []
+    tagged_front: dict[str, set[int] | None] = {"front": None}  # None: not written in this process yet
 
     def after_trial(st: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
         metrics = frozen.user_attrs.get(ATTR_METRICS, {})
@@ -282,6 +283,7 @@ def run_sweep(
         if tracker is not None and parent_id is not None:
             try:
                 tracker.log(parent_id, metrics={"spent_eur_total": spent_eur(st)}, step=frozen.number)
+                tagged_front["front"] = _tag_pareto_front(tracker, st, tagged_front["front"])
             except Exception as exc:  # never fatal
                 log.warning("could not log spend to MLflow: %s", exc)
         if on_trial is not None:
@@ -309,6 +311,25 @@ def run_sweep(
         parent_run_id=parent_id,
         reports=reports,
     )
+
+
+def _tag_pareto_front(tracker: Tracker, study: optuna.Study, previous: set[int] | None) -> set[int] | None:
+    """Tag child runs ``pareto=true`` for Optuna's current best trials and ``false`` for the others.
+
+    The first call in a process writes every completed trial's tag (a resumed study may have
+    changed); later calls write only the runs whose membership changed, plus the newest trial.
+    """
+    complete = {t.number: t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE}
+    if not complete:
+        return previous
+    front = {t.number for t in study.best_trials}
+    newest = max(complete)
+    changed = set(complete) if previous is None else (front ^ previous) | {newest}
+    for number in sorted(changed):
+        run_id = complete[number].user_attrs.get(ATTR_MLFLOW_RUN) if number in complete else None
+        if run_id:
+            tracker.log(run_id, tags={"pareto": "true" if number in front else "false"})
+    return front
 
 
 def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path) -> None:

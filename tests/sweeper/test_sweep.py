@@ -48,6 +48,11 @@ def test_two_trial_sweep_logs_parent_and_children(tiny_study: Path, tmp_path: Pa
                 "tags.sweeper.study_sha256", "tags.sweeper.version", "tags.sweeper.seed", "tags.catalog.sha256"]:
         assert children[col].notna().all(), col
     assert set(children["tags.sweeper.state"]) == {"COMPLETE"}
+    storage_study = optuna.load_study(study_name="tiny", storage=urls(tmp_path)[0])
+    front = {str(t.number) for t in storage_study.best_trials}
+    tagged = set(children.loc[children["tags.pareto"] == "true", "tags.sweeper.trial_number"])
+    assert tagged == front
+    assert set(children["tags.pareto"]) <= {"true", "false"}
     assert parents["metrics.baseline_quality"].notna().all()
     assert parents["metrics.spent_eur_total"].iloc[0] > 0
     client = mlflow.tracking.MlflowClient()
