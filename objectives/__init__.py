@@ -27,6 +27,26 @@ from objectives.lora_trial import (
     run_lora_trial,
 )
 from objectives.measure import ResourceUsage, measure_resources
+from objectives.merge import (
+    MERGE_METHODS,
+    MergeConfig,
+    MergeConfigError,
+    MergeError,
+    MergeResult,
+    MergeSource,
+    merge_models,
+)
+from objectives.quantize import (
+    QUANT_LEVELS,
+    QUANT_METHODS,
+    QuantizationError,
+    QuantizedModel,
+    QuantMethod,
+    get_quant_method,
+    load_quantized,
+    model_size_bytes,
+    quantize_model,
+)
 from objectives.registry import TASKS, TaskSpec, get_task
 from objectives.task_data import data_path as data_file
 from objectives.train import LoraTrainConfig, TrainResult, train_lora
@@ -59,4 +79,20 @@ __all__ = [
     "run_lora_trial",
     "task_workload",
     "train_lora",
+    "MERGE_METHODS",
+    "MergeConfig",
+    "MergeConfigError",
+    "MergeError",
+    "MergeResult",
+    "MergeSource",
+    "QUANT_LEVELS",
+    "QUANT_METHODS",
+    "QuantMethod",
+    "QuantizationError",
+    "QuantizedModel",
+    "get_quant_method",
+    "load_quantized",
+    "merge_models",
+    "model_size_bytes",
+    "quantize_model",
 ]
