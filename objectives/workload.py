@@ -44,7 +44,8 @@ def task_workload(name: str, limit: int | None = None) -> EvalWorkload:
         prompt = sum(_tokens(r["prompt"]) + CHAT_TEMPLATE_TOKENS for r in rows)
         return EvalWorkload(len(rows), len(rows), prompt, max_new)
     prompt = sum(
-        (_tokens(r["question"]) + CHAT_TEMPLATE_TOKENS) * len(r["choices"]) + sum(_tokens(c) for c in r["choices"])
+        (_tokens(r["question"]) + CHAT_TEMPLATE_TOKENS) * len(r["choices"])
+        + sum(_tokens(c) for c in r["choices"])
         for r in rows
     )
     return EvalWorkload(len(rows), 0, prompt, 0)

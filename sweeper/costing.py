@@ -48,7 +48,9 @@ def trial_hardware_price(study: Study, ctx: PricingContext) -> TrialHardwarePric
     offer = ctx.catalog.offer(hw.instance, provider=hw.provider, region=hw.region)
     rate = cost_models.eur_per_hour(offer, hw.pricing, ctx.fx)
     return TrialHardwarePrice(
-        f"{offer.provider}/{offer.instance_type}", rate, f"{hw.pricing} price of {offer.price_date} ({ctx.fx.describe()})"
+        f"{offer.provider}/{offer.instance_type}",
+        rate,
+        f"{hw.pricing} price of {offer.price_date} ({ctx.fx.describe()})",
     )
 
 

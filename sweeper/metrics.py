@@ -25,31 +25,47 @@ COST_METRICS: dict[str, MetricInfo] = {
     m.name: m
     for m in [
         MetricInfo(
-            "cost_eur_trial", "EUR", "minimize",
+            "cost_eur_trial",
+            "EUR",
+            "minimize",
             "What this trial's own compute cost on the hardware it ran on (wall time x EUR/hour).",
         ),
         MetricInfo(
-            "cost_eur_train_projected", "EUR", "minimize",
+            "cost_eur_train_projected",
+            "EUR",
+            "minimize",
             "Fine-tuning this configuration at full scale (study's projection) on the target instance.",
         ),
         MetricInfo(
-            "gpu_hours_train_projected", "GPU-hours", "minimize",
+            "gpu_hours_train_projected",
+            "GPU-hours",
+            "minimize",
             "GPU-hours of the full-scale fine-tune on the target instance's GPU.",
         ),
         MetricInfo(
-            "train_flops_projected", "FLOP", "minimize",
+            "train_flops_projected",
+            "FLOP",
+            "minimize",
             "Training FLOPs of the full-scale fine-tune (LoRA ~ 4*N*D + adapter terms).",
         ),
         MetricInfo("wall_seconds", "s", "minimize", "Wall time of the whole trial."),
         MetricInfo("train_seconds", "s", "minimize", "Wall time of LoRA training."),
         MetricInfo("eval_seconds", "s", "minimize", "Wall time of lm-eval evaluation."),
-        MetricInfo("peak_memory_bytes", "bytes", "minimize", "Peak process memory during the trial."),
-        MetricInfo("tokens_trained", "tokens", "minimize", "Non-padding tokens processed in training."),
-        MetricInfo("trainable_params", "params", "minimize", "LoRA adapter parameters on the trial model."),
+        MetricInfo(
+            "peak_memory_bytes", "bytes", "minimize", "Peak process memory during the trial."
+        ),
+        MetricInfo(
+            "tokens_trained", "tokens", "minimize", "Non-padding tokens processed in training."
+        ),
+        MetricInfo(
+            "trainable_params", "params", "minimize", "LoRA adapter parameters on the trial model."
+        ),
     ]
 }
 
 
 def quality_metric(name: str) -> MetricInfo:
     """A quality metric named by the study (a key of ``eval.tasks``): higher is better, unit 'score'."""
-    return MetricInfo(name, "score (0-1)", "maximize", f"lm-eval headline metric of the '{name}' task.")
+    return MetricInfo(
+        name, "score (0-1)", "maximize", f"lm-eval headline metric of the '{name}' task."
+    )

@@ -15,7 +15,11 @@ def git_sha() -> str | None:
     root = Path(__file__).resolve().parent.parent
     try:
         out = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -23,7 +27,9 @@ def git_sha() -> str | None:
     return sha or None
 
 
-def provenance_tags(study_sha256: str, seed: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+def provenance_tags(
+    study_sha256: str, seed: int, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     tags = {
         "sweeper.version": sweeper.__version__,
         "sweeper.study_sha256": study_sha256,

@@ -10,7 +10,17 @@ import logging
 import os
 import warnings
 
-NOISY_LOGGERS = ("lm_eval", "torchao", "torch", "transformers", "peft", "mlflow", "datasets", "accelerate", "alembic")
+NOISY_LOGGERS = (
+    "lm_eval",
+    "torchao",
+    "torch",
+    "transformers",
+    "peft",
+    "mlflow",
+    "datasets",
+    "accelerate",
+    "alembic",
+)
 
 
 def quiet_libraries() -> None:

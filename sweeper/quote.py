@@ -16,7 +16,12 @@ import numpy as np
 import optuna
 
 import cost_models
-from sweeper.costing import PricingContext, cost_eur_for_seconds, project_training, trial_hardware_price
+from sweeper.costing import (
+    PricingContext,
+    cost_eur_for_seconds,
+    project_training,
+    trial_hardware_price,
+)
 from sweeper.runner import ATTR_METRICS, STUDY_ATTR_BASELINE
 from sweeper.search import LoraSettings, lora_settings, suggest
 from sweeper.study import LoadedStudy
@@ -40,7 +45,9 @@ class TrialTimeModel:
     source: str
 
     def trial_seconds(self, train_tokens: float) -> float:
-        return self.seconds_per_train_token * train_tokens + self.eval_seconds + self.overhead_seconds
+        return (
+            self.seconds_per_train_token * train_tokens + self.eval_seconds + self.overhead_seconds
+        )
 
 
 def _train_tokens(loaded: LoadedStudy, settings: LoraSettings) -> float:
@@ -56,16 +63,27 @@ def calibrated_time_model(loaded: LoadedStudy, study: optuna.Study) -> TrialTime
         if t.state != optuna.trial.TrialState.COMPLETE or "train_seconds" not in m:
             continue
         settings = lora_settings({**_defaults(loaded), **t.params})
-        rows.append((m["train_seconds"] / _train_tokens(loaded, settings), m["eval_seconds"],
-                     max(m["wall_seconds"] - m["train_seconds"] - m["eval_seconds"], 0.0)))
+        rows.append(
+            (
+                m["train_seconds"] / _train_tokens(loaded, settings),
+                m["eval_seconds"],
+                max(m["wall_seconds"] - m["train_seconds"] - m["eval_seconds"], 0.0),
+            )
+        )
     if not rows:
         return None
-    per_token, evals, overheads = zip(*rows)
-    return TrialTimeModel(statistics.median(per_token), statistics.median(evals), statistics.median(overheads),
-                          f"calibrated from {len(rows)} completed trial(s) of this study")
+    per_token, evals, overheads = zip(*rows, strict=False)
+    return TrialTimeModel(
+        statistics.median(per_token),
+        statistics.median(evals),
+        statistics.median(overheads),
+        f"calibrated from {len(rows)} completed trial(s) of this study",
+    )
 
 
-def physics_time_model(loaded: LoadedStudy, trial_params: float, adapter_params: float) -> TrialTimeModel:
+def physics_time_model(
+    loaded: LoadedStudy, trial_params: float, adapter_params: float
+) -> TrialTimeModel:
     """Estimate from this machine's measured speed, before any trial has run."""
     from objectives import task_workload
     from sweeper.hardware_probe import machine_speed
@@ -75,7 +93,10 @@ def physics_time_model(loaded: LoadedStudy, trial_params: float, adapter_params:
     tflops = hw.tflops or speed.matmul_tflops
     bandwidth = (hw.memory_bandwidth_gb_s or speed.memory_bandwidth_gb_s) * 1e9
     flops_per_s = tflops * 1e12 * CPU_TRAIN_EFFICIENCY
-    per_token = cost_models.training_flops(trial_params, 1.0, "lora", adapter_params=adapter_params) / flops_per_s
+    per_token = (
+        cost_models.training_flops(trial_params, 1.0, "lora", adapter_params=adapter_params)
+        / flops_per_s
+    )
     weight_bytes = 4.0 * trial_params  # fp32 on CPU
     eval_s = 0.0
     batch = loaded.spec.eval.batch_size
@@ -83,9 +104,13 @@ def physics_time_model(loaded: LoadedStudy, trial_params: float, adapter_params:
         w = task_workload(task, limit=loaded.spec.eval.limit)
         eval_s += 2.0 * trial_params * w.prompt_tokens_total / flops_per_s
         eval_s += np.ceil(w.n_generations / batch) * w.max_new_tokens * weight_bytes / bandwidth
-    return TrialTimeModel(per_token, float(eval_s), TRIAL_OVERHEAD_S,
-                          f"uncalibrated estimate from this machine's measured speed ({tflops:.2f} TFLOP/s matmul, "
-                          f"{bandwidth / 1e9:.1f} GB/s); the first completed trial calibrates it")
+    return TrialTimeModel(
+        per_token,
+        float(eval_s),
+        TRIAL_OVERHEAD_S,
+        f"uncalibrated estimate from this machine's measured speed ({tflops:.2f} TFLOP/s matmul, "
+        f"{bandwidth / 1e9:.1f} GB/s); the first completed trial calibrates it",
+    )
 
 
 def _defaults(loaded: LoadedStudy) -> dict[str, Any]:
@@ -94,14 +119,23 @@ def _defaults(loaded: LoadedStudy) -> dict[str, Any]:
     return fixed_values(loaded.spec.search_space)
 
 
-def quote_study(loaded: LoadedStudy, *, n_trials: int, samples: int = 200, storage_url: str | None = None,
-                seed: int = 0) -> dict[str, Any]:
+def quote_study(
+    loaded: LoadedStudy,
+    *,
+    n_trials: int,
+    samples: int = 200,
+    storage_url: str | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Sample the search space, price every sample, and summarise per trial and for ``n_trials``."""
     ctx = PricingContext.load()
     hw = trial_hardware_price(loaded.spec, ctx)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler_study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    configs = [lora_settings(suggest(sampler_study.ask(), loaded.spec.search_space)) for _ in range(samples)]
+    configs = [
+        lora_settings(suggest(sampler_study.ask(), loaded.spec.search_space))
+        for _ in range(samples)
+    ]
 
     time_model = baseline_done = None
     if storage_url is not None:
@@ -116,15 +150,24 @@ def quote_study(loaded: LoadedStudy, *, n_trials: int, samples: int = 200, stora
     if time_model is None:
         typical = configs[len(configs) // 2]
         time_model = physics_time_model(
-            loaded, _trial_model_params(loaded),
-            float(cost_models.lora_adapter_params(_trial_shape(), typical.r, typical.target_modules)),
+            loaded,
+            _trial_model_params(loaded),
+            float(
+                cost_models.lora_adapter_params(_trial_shape(), typical.r, typical.target_modules)
+            ),
         )
     rows = []
     for s in configs:
         proj = project_training(loaded.spec, s, ctx)
         seconds = time_model.trial_seconds(_train_tokens(loaded, s))
-        rows.append((seconds, cost_eur_for_seconds(seconds, hw.eur_per_hour),
-                     proj.cost_eur_train_projected, proj.gpu_hours_train_projected))
+        rows.append(
+            (
+                seconds,
+                cost_eur_for_seconds(seconds, hw.eur_per_hour),
+                proj.cost_eur_train_projected,
+                proj.gpu_hours_train_projected,
+            )
+        )
     arr = np.array(rows)
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(rows), size=(2000, n_trials))
@@ -136,7 +179,10 @@ def quote_study(loaded: LoadedStudy, *, n_trials: int, samples: int = 200, stora
         totals_s = totals_s + base_s
 
     def pct(col: int) -> dict[str, float]:
-        return {p: float(np.percentile(arr[:, col], q)) for p, q in (("p10", 10), ("p50", 50), ("p90", 90))}
+        return {
+            p: float(np.percentile(arr[:, col], q))
+            for p, q in (("p10", 10), ("p50", 50), ("p90", 90))
+        }
 
     proj0 = project_training(loaded.spec, configs[0], ctx)
     return {
@@ -159,10 +205,15 @@ def quote_study(loaded: LoadedStudy, *, n_trials: int, samples: int = 200, stora
             "hours_p90": float(np.percentile(totals_s, 90)) / 3600,
             "includes_baseline_eval": baseline_done is not True,
         },
-        "target": {"instance": proj0.target_instance, "gpu": proj0.target_gpu, "pricing": proj0.target_pricing,
-                   "eur_per_hour": proj0.target_eur_per_hour, "mfu": proj0.mfu},
+        "target": {
+            "instance": proj0.target_instance,
+            "gpu": proj0.target_gpu,
+            "pricing": proj0.target_pricing,
+            "eur_per_hour": proj0.target_eur_per_hour,
+            "mfu": proj0.mfu,
+        },
         "assumptions": f"target {proj0.target_instance} {proj0.target_pricing} at €{proj0.target_eur_per_hour:.3f}/h, "
-                       f"MFU {proj0.mfu:.2f}; {ctx.fx.describe()}; catalog v{ctx.catalog.version}",
+        f"MFU {proj0.mfu:.2f}; {ctx.fx.describe()}; catalog v{ctx.catalog.version}",
     }
 
 

@@ -11,6 +11,7 @@ import logging
 import math
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +19,17 @@ from typing import Any
 
 import optuna
 
-from sweeper.costing import PricingContext, cost_eur_for_seconds, project_training, trial_hardware_price
+from sweeper.costing import (
+    PricingContext,
+    cost_eur_for_seconds,
+    project_training,
+    trial_hardware_price,
+)
 from sweeper.provenance import provenance_tags
 from sweeper.search import lora_settings, suggest
 from sweeper.storage import open_storage, open_study
-from sweeper.tracking import storage_id
 from sweeper.study import LoadedStudy
-from sweeper.tracking import Tracker
+from sweeper.tracking import Tracker, storage_id
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +71,23 @@ def make_sampler(loaded: LoadedStudy, seed: int) -> optuna.samplers.BaseSampler:
         return optuna.samplers.NSGAIISampler(seed=seed)
     if cfg.name == "gp":
         return optuna.samplers.GPSampler(seed=seed, n_startup_trials=cfg.n_startup_trials)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=cfg.n_startup_trials, multivariate=True)
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=cfg.n_startup_trials, multivariate=True
+    )
 
 
 def spent_eur(study: optuna.Study) -> float:
     """EUR spent by every recorded trial of the study (failed and pruned ones too) plus its baseline."""
-    total = sum(float(t.user_attrs.get(ATTR_METRICS, {}).get("cost_eur_trial", 0.0)) for t in study.trials)
+    total = sum(
+        float(t.user_attrs.get(ATTR_METRICS, {}).get("cost_eur_trial", 0.0)) for t in study.trials
+    )
     baseline = study.user_attrs.get(STUDY_ATTR_BASELINE) or {}
     return total + float(baseline.get("cost_eur_trial", 0.0))
+
+
+def trial_states(study: optuna.Study) -> dict[str, int]:
+    """How many trials the study has in each Optuna state (COMPLETE, FAIL, ...)."""
+    return dict(Counter(t.state.name for t in study.trials))
 
 
 class LoraObjective:
@@ -132,8 +146,15 @@ class LoraObjective:
             }
             trial.set_user_attr(ATTR_METRICS, failed_metrics)
             trial.set_user_attr(ATTR_FAIL_REASON, reason)
-            self._end_run(run_id, "FAIL", failed_metrics, {"sweeper.fail_reason": reason[:4000],
-                                                          "sweeper.traceback": traceback.format_exc()[-4000:]})
+            self._end_run(
+                run_id,
+                "FAIL",
+                failed_metrics,
+                {
+                    "sweeper.fail_reason": reason[:4000],
+                    "sweeper.traceback": traceback.format_exc()[-4000:],
+                },
+            )
             raise
         wall = time.perf_counter() - started
         metrics.update(projection.metrics())
@@ -195,10 +216,16 @@ class LoraObjective:
         try:
             return self.tracker.start_trial(self.parent_run_id, number, params, tags)
         except Exception as exc:
-            log.warning("MLflow is unreachable (%s); trial %d is kept in the study storage only", exc, number)
+            log.warning(
+                "MLflow is unreachable (%s); trial %d is kept in the study storage only",
+                exc,
+                number,
+            )
             return None
 
-    def _end_run(self, run_id: str | None, state: str, metrics: dict[str, float], tags: dict[str, str]) -> None:
+    def _end_run(
+        self, run_id: str | None, state: str, metrics: dict[str, float], tags: dict[str, str]
+    ) -> None:
         if self.tracker is None or run_id is None:
             return
         try:
@@ -216,7 +243,11 @@ def score_metrics(tasks: dict[str, str], scores: dict[str, Any]) -> dict[str, fl
         stderr = float(score.stderr) if score.stderr is not None else math.nan
         out[f"{metric}_stderr"] = stderr
         for sub, value in (score.all_metrics or {}).items():
-            if sub != score.metric and isinstance(value, (int, float)) and not sub.endswith("_stderr"):
+            if (
+                sub != score.metric
+                and isinstance(value, (int, float))
+                and not sub.endswith("_stderr")
+            ):
                 out[f"{metric}_{sub}"] = float(value)
     return out
 
@@ -244,7 +275,7 @@ def run_sweep(
     study = open_study(loaded, storage, sampler)
     study.set_user_attr("study_file", str(loaded.path))
     study.set_user_attr("study_sha256", loaded.sha256)
-    study.set_user_attr("objectives", dict(zip(loaded.objective_names, loaded.directions)))
+    study.set_user_attr("objectives", dict(zip(loaded.objective_names, loaded.directions, strict=True)))
 
     ctx = PricingContext.load()
     tracker = parent_id = None
@@ -254,8 +285,11 @@ def run_sweep(
         parent_id = tracker.parent_run(
             loaded.name,
             storage_id(storage_url),
-            params={"study_file": str(loaded.path), "objectives": json.dumps(study.user_attrs["objectives"]),
-                    "search_space": loaded.spec.search_space.model_dump_json()[:6000]},
+            params={
+                "study_file": str(loaded.path),
+                "objectives": json.dumps(study.user_attrs["objectives"]),
+                "search_space": loaded.spec.search_space.model_dump_json()[:6000],
+            },
             tags=provenance_tags(loaded.sha256, loaded.spec.seed, ctx.provenance()),
         )
     status("preparing the model (first run converts the bundled GGUF once)")
@@ -267,7 +301,9 @@ def run_sweep(
 
     objective = LoraObjective(loaded, ctx, tracker, parent_id, model_path)
     reports: list[TrialReport] = []
-    tagged_front: dict[str, set[int] | None] = {"front": None}  # None: not written in this process yet
+    tagged_front: dict[str, set[int] | None] = {
+        "front": None
+    }  # None: not written in this process yet
 
     def after_trial(st: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
         metrics = frozen.user_attrs.get(ATTR_METRICS, {})
@@ -282,7 +318,9 @@ def run_sweep(
         reports.append(report)
         if tracker is not None and parent_id is not None:
             try:
-                tracker.log(parent_id, metrics={"spent_eur_total": spent_eur(st)}, step=frozen.number)
+                tracker.log(
+                    parent_id, metrics={"spent_eur_total": spent_eur(st)}, step=frozen.number
+                )
                 tagged_front["front"] = _tag_pareto_front(tracker, st, tagged_front["front"])
             except Exception as exc:  # never fatal
                 log.warning("could not log spend to MLflow: %s", exc)
@@ -299,9 +337,7 @@ def run_sweep(
                 tracker.end_parent(parent_id)
             except Exception as exc:
                 log.warning("could not finish the MLflow parent run: %s", exc)
-    states: dict[str, int] = {}
-    for t in study.trials:
-        states[t.state.name] = states.get(t.state.name, 0) + 1
+    states = trial_states(study)
     return SweepSummary(
         study_name=loaded.name,
         trials_run=len(reports),
@@ -313,7 +349,9 @@ def run_sweep(
     )
 
 
-def _tag_pareto_front(tracker: Tracker, study: optuna.Study, previous: set[int] | None) -> set[int] | None:
+def _tag_pareto_front(
+    tracker: Tracker, study: optuna.Study, previous: set[int] | None
+) -> set[int] | None:
     """Tag child runs ``pareto=true`` for Optuna's current best trials and ``false`` for the others.
 
     The first call in a process writes every completed trial's tag (a resumed study may have
@@ -338,27 +376,49 @@ def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path) -> None
     spec = loaded.spec
     hw = trial_hardware_price(spec, ctx)
     started = time.perf_counter()
-    scores = evaluate_base_model(model_path, list(spec.eval.tasks.values()), eval_limit=spec.eval.limit,
-                                 batch_size=spec.eval.batch_size)
+    scores = evaluate_base_model(
+        model_path,
+        list(spec.eval.tasks.values()),
+        eval_limit=spec.eval.limit,
+        batch_size=spec.eval.batch_size,
+    )
     wall = time.perf_counter() - started
     metrics = score_metrics(spec.eval.tasks, scores)
-    baseline = {"metrics": metrics, "wall_seconds": wall, "cost_eur_trial": cost_eur_for_seconds(wall, hw.eur_per_hour)}
+    baseline = {
+        "metrics": metrics,
+        "wall_seconds": wall,
+        "cost_eur_trial": cost_eur_for_seconds(wall, hw.eur_per_hour),
+    }
     study.set_user_attr(STUDY_ATTR_BASELINE, baseline)
     if tracker is not None and parent_id is not None:
-        tracker.log(parent_id, metrics={f"baseline_{k}": v for k, v in metrics.items()}
-                    | {"baseline_cost_eur": baseline["cost_eur_trial"]})
+        tracker.log(
+            parent_id,
+            metrics={f"baseline_{k}": v for k, v in metrics.items()}
+            | {"baseline_cost_eur": baseline["cost_eur_trial"]},
+        )
 
 
-def _log_parent_summary(tracker: Tracker, parent_id: str, study: optuna.Study, loaded: LoadedStudy) -> None:
-    states: dict[str, int] = {}
-    for t in study.trials:
-        states[t.state.name] = states.get(t.state.name, 0) + 1
+def _log_parent_summary(
+    tracker: Tracker, parent_id: str, study: optuna.Study, loaded: LoadedStudy
+) -> None:
+    states = trial_states(study)
     metrics: dict[str, float] = {f"trials_{k.lower()}": float(v) for k, v in states.items()}
     metrics["spent_eur_total"] = spent_eur(study)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    for name, direction in zip(loaded.objective_names, loaded.directions):
-        vals = [t.user_attrs[ATTR_METRICS][name] for t in complete if name in t.user_attrs.get(ATTR_METRICS, {})]
+    for name, direction in zip(loaded.objective_names, loaded.directions, strict=True):
+        vals = [
+            t.user_attrs[ATTR_METRICS][name]
+            for t in complete
+            if name in t.user_attrs.get(ATTR_METRICS, {})
+        ]
         if vals:
             metrics[f"best_{name}"] = max(vals) if direction == "maximize" else min(vals)
-    tracker.log(parent_id, metrics=metrics, tags={"sweeper.pareto_trials": ",".join(
-        str(t.number) for t in (study.best_trials if complete else []))})
+    tracker.log(
+        parent_id,
+        metrics=metrics,
+        tags={
+            "sweeper.pareto_trials": ",".join(
+                str(t.number) for t in (study.best_trials if complete else [])
+            )
+        },
+    )

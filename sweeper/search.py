@@ -34,19 +34,27 @@ def distributions(space: SearchSpace) -> dict[str, optuna.distributions.BaseDist
     for name in SEARCHABLE:
         dim = getattr(space, name)
         if isinstance(dim, Choices):
-            out[name] = optuna.distributions.CategoricalDistribution([_label(c) for c in dim.choices])
+            out[name] = optuna.distributions.CategoricalDistribution(
+                [_label(c) for c in dim.choices]
+            )
         elif isinstance(dim, Range):
             if name in _INTEGER_DIMENSIONS:
                 out[name] = optuna.distributions.IntDistribution(
                     int(dim.low), int(dim.high), log=dim.log, step=int(dim.step or 1)
                 )
             else:
-                out[name] = optuna.distributions.FloatDistribution(dim.low, dim.high, log=dim.log, step=dim.step)
+                out[name] = optuna.distributions.FloatDistribution(
+                    dim.low, dim.high, log=dim.log, step=dim.step
+                )
     return out
 
 
 def fixed_values(space: SearchSpace) -> dict[str, Any]:
-    return {name: _label(getattr(space, name).value) for name in SEARCHABLE if isinstance(getattr(space, name), Fixed)}
+    return {
+        name: _label(getattr(space, name).value)
+        for name in SEARCHABLE
+        if isinstance(getattr(space, name), Fixed)
+    }
 
 
 def suggest(trial: optuna.trial.BaseTrial, space: SearchSpace) -> dict[str, Any]:

@@ -26,13 +26,19 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
             url,
             heartbeat_interval=HEARTBEAT_INTERVAL_S,
             grace_period=GRACE_PERIOD_S,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                max_retry=2
+            ),
         )
     except Exception as exc:
         raise StorageError(f"cannot open the study storage {_redact(url)!r}: {exc}") from exc
 
 
-def open_study(loaded: LoadedStudy, storage: optuna.storages.BaseStorage, sampler: optuna.samplers.BaseSampler | None = None) -> optuna.Study:
+def open_study(
+    loaded: LoadedStudy,
+    storage: optuna.storages.BaseStorage,
+    sampler: optuna.samplers.BaseSampler | None = None,
+) -> optuna.Study:
     """Create the study, or load it when it exists (then its objectives must match the file)."""
     study = optuna.create_study(
         study_name=loaded.name,
@@ -42,7 +48,10 @@ def open_study(loaded: LoadedStudy, storage: optuna.storages.BaseStorage, sample
         load_if_exists=True,
     )
     stored = [d.name.lower() for d in study.directions]
-    if stored != [d.lower() for d in loaded.directions] or (study.metric_names or loaded.objective_names) != loaded.objective_names:
+    if (
+        stored != [d.lower() for d in loaded.directions]
+        or (study.metric_names or loaded.objective_names) != loaded.objective_names
+    ):
         raise StorageError(
             f"study {loaded.name!r} in the storage has objectives {study.metric_names} {stored}, but "
             f"{loaded.path} declares {loaded.objective_names} {loaded.directions}; "

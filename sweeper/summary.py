@@ -6,7 +6,13 @@ from typing import Any
 
 import optuna
 
-from sweeper.runner import ATTR_FAIL_REASON, ATTR_METRICS, STUDY_ATTR_BASELINE, spent_eur
+from sweeper.runner import (
+    ATTR_FAIL_REASON,
+    ATTR_METRICS,
+    STUDY_ATTR_BASELINE,
+    spent_eur,
+    trial_states,
+)
 from sweeper.storage import load_existing_study
 from sweeper.study import LoadedStudy
 
@@ -15,10 +21,8 @@ def summarize(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
     study = load_existing_study(loaded.name, storage_url)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     pareto = {t.number for t in study.best_trials} if complete else set()
-    states: dict[str, int] = {}
     trials = []
     for t in study.trials:
-        states[t.state.name] = states.get(t.state.name, 0) + 1
         trials.append(
             {
                 "number": t.number,
@@ -32,10 +36,14 @@ def summarize(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
     baseline = (study.user_attrs.get(STUDY_ATTR_BASELINE) or {}).get("metrics", {})
     return {
         "study": loaded.name,
-        "objectives": dict(zip(loaded.objective_names, loaded.directions)),
-        "states": states,
+        "objectives": dict(zip(loaded.objective_names, loaded.directions, strict=True)),
+        "states": trial_states(study),
         "spent_eur_total": spent_eur(study),
-        "baseline": {k: v for k, v in baseline.items() if k in loaded.spec.eval.tasks or k.endswith("_stderr")},
+        "baseline": {
+            k: v
+            for k, v in baseline.items()
+            if k in loaded.spec.eval.tasks or k.endswith("_stderr")
+        },
         "pareto_trials": sorted(pareto),
         "trials": trials,
     }

@@ -32,7 +32,9 @@ def storage_id(storage_url: str) -> str:
 class Tracker:
     """Writes a study's runs to one MLflow experiment."""
 
-    def __init__(self, tracking_uri: str, experiment_name: str, artifact_root: Path | None = None) -> None:
+    def __init__(
+        self, tracking_uri: str, experiment_name: str, artifact_root: Path | None = None
+    ) -> None:
         from mlflow.tracking import MlflowClient
 
         self.tracking_uri = tracking_uri
@@ -48,17 +50,23 @@ class Tracker:
                 location = None
                 if self._artifact_root is not None and self.tracking_uri.startswith("sqlite:"):
                     location = (self._artifact_root / self.experiment_name).resolve().as_uri()
-                exp_id = self.client.create_experiment(self.experiment_name, artifact_location=location)
+                exp_id = self.client.create_experiment(
+                    self.experiment_name, artifact_location=location
+                )
             else:
                 exp_id = exp.experiment_id
             self.client.set_experiment_tag(exp_id, *EXPERIMENT_KIND_TAG)
             return exp_id
         except Exception as exc:  # the store is unreachable or unusable
-            raise TrackingError(f"MLflow tracking store {self.tracking_uri!r} is not usable: {exc}") from exc
+            raise TrackingError(
+                f"MLflow tracking store {self.tracking_uri!r} is not usable: {exc}"
+            ) from exc
 
     # --- parent run ----------------------------------------------------------------------------
 
-    def parent_run(self, study_name: str, storage_key: str, params: dict[str, Any], tags: dict[str, str]) -> str:
+    def parent_run(
+        self, study_name: str, storage_key: str, params: dict[str, Any], tags: dict[str, str]
+    ) -> str:
         """The study's parent run: found by its tags when resuming, created otherwise."""
         found = self.client.search_runs(
             [self.experiment_id],
@@ -73,7 +81,11 @@ class Tracker:
             run_id = found[0].info.run_id
             self.client.update_run(run_id, status="RUNNING")
             return run_id
-        all_tags = {"sweeper.role": "parent", "sweeper.study_name": study_name, "sweeper.storage_id": storage_key}
+        all_tags = {
+            "sweeper.role": "parent",
+            "sweeper.study_name": study_name,
+            "sweeper.storage_id": storage_key,
+        }
         all_tags.update(tags)
         run = self.client.create_run(self.experiment_id, run_name=study_name, tags=all_tags)
         self.log(run.info.run_id, params=params)
@@ -81,7 +93,9 @@ class Tracker:
 
     # --- trial runs ----------------------------------------------------------------------------
 
-    def start_trial(self, parent_run_id: str, trial_number: int, params: dict[str, Any], tags: dict[str, str]) -> str:
+    def start_trial(
+        self, parent_run_id: str, trial_number: int, params: dict[str, Any], tags: dict[str, str]
+    ) -> str:
         all_tags = {
             "mlflow.parentRunId": parent_run_id,
             "sweeper.role": "trial",
@@ -89,11 +103,15 @@ class Tracker:
             "sweeper.state": "RUNNING",
         }
         all_tags.update(tags)
-        run = self.client.create_run(self.experiment_id, run_name=f"trial-{trial_number:04d}", tags=all_tags)
+        run = self.client.create_run(
+            self.experiment_id, run_name=f"trial-{trial_number:04d}", tags=all_tags
+        )
         self.log(run.info.run_id, params=params)
         return run.info.run_id
 
-    def end_trial(self, run_id: str, state: str, metrics: dict[str, float], tags: dict[str, str] | None = None) -> None:
+    def end_trial(
+        self, run_id: str, state: str, metrics: dict[str, float], tags: dict[str, str] | None = None
+    ) -> None:
         """Log a finished trial; ``state`` is Optuna's (COMPLETE, PRUNED, FAIL)."""
         all_tags = {"sweeper.state": state}
         all_tags.update(tags or {})

@@ -35,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # typer/click usage errors already printed their message
         return int(exc.code or 0)
     except KeyboardInterrupt:
-        print("interrupted: completed trials are saved; run the same command to resume.", file=sys.stderr)
+        print(
+            "interrupted: completed trials are saved; run the same command to resume.",
+            file=sys.stderr,
+        )
         return 130
     except Exception as exc:  # click's own usage errors in non-standalone mode
         import click

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -16,20 +15,34 @@ DEFAULT_STUDY = "demo"
 console = Console(stderr=False)
 err_console = Console(stderr=True)
 
-StudyArg = typer.Argument(DEFAULT_STUDY, help="A study YAML file, or a bundled study name (default: demo).")
-StorageOpt = typer.Option(None, "--storage", help="Optuna storage URL (default: sqlite:///./sweeper.db).")
-TrackingOpt = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: sqlite:///./mlflow.db).")
+StudyArg = typer.Argument(
+    DEFAULT_STUDY, help="A study YAML file, or a bundled study name (default: demo)."
+)
+StorageOpt = typer.Option(
+    None, "--storage", help="Optuna storage URL (default: sqlite:///./sweeper.db)."
+)
+TrackingOpt = typer.Option(
+    None, "--tracking-uri", help="MLflow tracking URI (default: sqlite:///./mlflow.db)."
+)
 
 
 @app.command("run")
 def run_command(
     study: str = StudyArg,
-    trials: Optional[int] = typer.Option(None, "--trials", "-n", min=1, help="Trials to add (default: the study's `trials`)."),
-    storage: Optional[str] = StorageOpt,
-    tracking_uri: Optional[str] = TrackingOpt,
-    no_mlflow: bool = typer.Option(False, "--no-mlflow", help="Keep results in the study storage only."),
-    no_baseline: bool = typer.Option(False, "--no-baseline", help="Skip the once-per-study base-model evaluation."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the libraries' own progress bars and logs."),
+    trials: int | None = typer.Option(
+        None, "--trials", "-n", min=1, help="Trials to add (default: the study's `trials`)."
+    ),
+    storage: str | None = StorageOpt,
+    tracking_uri: str | None = TrackingOpt,
+    no_mlflow: bool = typer.Option(
+        False, "--no-mlflow", help="Keep results in the study storage only."
+    ),
+    no_baseline: bool = typer.Option(
+        False, "--no-baseline", help="Skip the once-per-study base-model evaluation."
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Show the libraries' own progress bars and logs."
+    ),
 ) -> None:
     """Run (or resume) a study: each trial trains a LoRA, evaluates it with lm-eval, prices it, logs it."""
     if not verbose:
@@ -79,8 +92,12 @@ def run_command(
             if report.fail_reason:
                 line += f"  reason: {report.fail_reason}"
             progress.console.print(line)
-            progress.update(task, advance=1, spent=spent_eur(st),
-                            best=f"best {lead}: {_fmt(best[lead]) if lead in best else '-'}")
+            progress.update(
+                task,
+                advance=1,
+                spent=spent_eur(st),
+                best=f"best {lead}: {_fmt(best[lead]) if lead in best else '-'}",
+            )
 
         summary = run_sweep(
             loaded,
@@ -93,18 +110,24 @@ def run_command(
             on_status=on_status,
         )
     states = ", ".join(f"{v} {k.lower()}" for k, v in sorted(summary.states.items()))
-    console.print(f"done: {summary.trials_run} trial(s) this run; study has {states}; "
-                  f"spent €{summary.spent_eur_total:.4f} in all")
+    console.print(
+        f"done: {summary.trials_run} trial(s) this run; study has {states}; "
+        f"spent €{summary.spent_eur_total:.4f} in all"
+    )
     console.print(f"Pareto-optimal trials: {summary.best_trials}")
     if tracking:
-        console.print(f"MLflow: mlflow ui --backend-store-uri {tracking}  (experiment '{loaded.name}')")
-    console.print(f"show: sweeper show {loaded.path}" + (f" --storage {storage}" if storage else ""))
+        console.print(
+            f"MLflow: mlflow ui --backend-store-uri {tracking}  (experiment '{loaded.name}')"
+        )
+    console.print(
+        f"show: sweeper show {loaded.path}" + (f" --storage {storage}" if storage else "")
+    )
 
 
 @app.command("show")
 def show_command(
     study: str = StudyArg,
-    storage: Optional[str] = StorageOpt,
+    storage: str | None = StorageOpt,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Print the study's trials and its current Pareto-optimal set."""
@@ -123,9 +146,13 @@ def show_command(
 @app.command("quote")
 def quote_command(
     study: str = StudyArg,
-    trials: Optional[int] = typer.Option(None, "--trials", "-n", min=1, help="Trials to quote (default: the study's)."),
-    storage: Optional[str] = StorageOpt,
-    samples: int = typer.Option(200, "--samples", min=1, help="Configurations sampled from the search space."),
+    trials: int | None = typer.Option(
+        None, "--trials", "-n", min=1, help="Trials to quote (default: the study's)."
+    ),
+    storage: str | None = StorageOpt,
+    samples: int = typer.Option(
+        200, "--samples", min=1, help="Configurations sampled from the search space."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Estimate, without training anything, the € per trial and for the whole study."""
@@ -135,8 +162,14 @@ def quote_command(
 
     loaded = load_study(study)
     url = storage or default_storage_url()
-    q = quote_study(loaded, n_trials=trials or loaded.spec.trials, samples=samples,
-                    storage_url=url if Path(url.removeprefix("sqlite:///")).exists() or not url.startswith("sqlite") else None)
+    q = quote_study(
+        loaded,
+        n_trials=trials or loaded.spec.trials,
+        samples=samples,
+        storage_url=url
+        if Path(url.removeprefix("sqlite:///")).exists() or not url.startswith("sqlite")
+        else None,
+    )
     if as_json:
         typer.echo(json.dumps(q, indent=2, default=float))
         return
@@ -150,10 +183,14 @@ def _fmt(v: float) -> str:
 def _print_summary(data: dict) -> None:
     from rich.table import Table
 
-    console.print(f"[bold]{data['study']}[/]: objectives {data['objectives']}; trials by state {data['states']}; "
-                  f"spent €{data['spent_eur_total']:.4f}")
+    console.print(
+        f"[bold]{data['study']}[/]: objectives {data['objectives']}; trials by state {data['states']}; "
+        f"spent €{data['spent_eur_total']:.4f}"
+    )
     if data.get("baseline"):
-        console.print("base model: " + "  ".join(f"{k}={_fmt(v)}" for k, v in data["baseline"].items()))
+        console.print(
+            "base model: " + "  ".join(f"{k}={_fmt(v)}" for k, v in data["baseline"].items())
+        )
     table = Table(title="trials (* = Pareto-optimal)")
     cols = ["#", "state"] + list(data["objectives"]) + ["cost_eur_trial (€)", "params"]
     for c in cols:
@@ -162,8 +199,10 @@ def _print_summary(data: dict) -> None:
         mark = "*" if t["pareto"] else ""
         row = [f"{t['number']}{mark}", t["state"]]
         row += [_fmt(t["metrics"][n]) if n in t["metrics"] else "-" for n in data["objectives"]]
-        row += [f"{t['metrics'].get('cost_eur_trial', 0.0):.4f}",
-                ", ".join(f"{k}={_fmt(v)}" for k, v in t["params"].items())]
+        row += [
+            f"{t['metrics'].get('cost_eur_trial', 0.0):.4f}",
+            ", ".join(f"{k}={_fmt(v)}" for k, v in t["params"].items()),
+        ]
         if t.get("fail_reason"):
             row[-1] += f" | {t['fail_reason']}"
         table.add_row(*row)
@@ -173,18 +212,25 @@ def _print_summary(data: dict) -> None:
 def _print_quote(q: dict) -> None:
     from rich.table import Table
 
-    console.print(f"[bold]quote for {q['study']}[/]: {q['n_trials']} trial(s) on {q['trial_hardware']} "
-                  f"(€{q['trial_eur_per_hour']:.4f}/h); {q['calibration']}")
+    console.print(
+        f"[bold]quote for {q['study']}[/]: {q['n_trials']} trial(s) on {q['trial_hardware']} "
+        f"(€{q['trial_eur_per_hour']:.4f}/h); {q['calibration']}"
+    )
     table = Table()
     for c in ["", "P10", "P50", "P90"]:
         table.add_column(c, justify="right")
-    for key, label in [("trial_seconds", "seconds per trial"), ("cost_eur_trial", "€ per trial (sweep)"),
-                       ("cost_eur_train_projected", "€ full-scale training (projected)"),
-                       ("gpu_hours_train_projected", "GPU-hours full-scale (projected)")]:
+    for key, label in [
+        ("trial_seconds", "seconds per trial"),
+        ("cost_eur_trial", "€ per trial (sweep)"),
+        ("cost_eur_train_projected", "€ full-scale training (projected)"),
+        ("gpu_hours_train_projected", "GPU-hours full-scale (projected)"),
+    ]:
         s = q["per_trial"][key]
         table.add_row(label, *(_fmt(s[p]) for p in ("p10", "p50", "p90")))
     console.print(table)
     total = q["study_total"]
-    console.print(f"whole sweep ({q['n_trials']} trials): €{total['cost_eur_p50']:.4f} (P50), "
-                  f"€{total['cost_eur_p90']:.4f} (P90); {total['hours_p50']:.2f} h (P50) on {q['trial_hardware']}")
+    console.print(
+        f"whole sweep ({q['n_trials']} trials): €{total['cost_eur_p50']:.4f} (P50), "
+        f"€{total['cost_eur_p90']:.4f} (P90); {total['hours_p50']:.2f} h (P50) on {q['trial_hardware']}"
+    )
     console.print(f"[dim]{q['assumptions']}[/]")

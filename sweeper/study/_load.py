@@ -62,7 +62,9 @@ def resolve_study_path(study: str | Path) -> Path:
     if not path.suffix and bundled.exists():
         return bundled
     available = sorted(p.stem for p in builtin_studies_dir().glob("*.yaml"))
-    raise StudyFileError(path, "(file)", str(study), f"no such file; bundled studies: {', '.join(available)}")
+    raise StudyFileError(
+        path, "(file)", str(study), f"no such file; bundled studies: {', '.join(available)}"
+    )
 
 
 def load_study(study: str | Path) -> LoadedStudy:
@@ -74,16 +76,22 @@ def load_study(study: str | Path) -> LoadedStudy:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown position)"
-        raise StudyFileError(path, "(YAML syntax)", where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise StudyFileError(
+            path, "(YAML syntax)", where, f"not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from None
     if not isinstance(raw, dict):
-        raise StudyFileError(path, "(top level)", raw, "a mapping of study fields (name, data, eval, ...)")
+        raise StudyFileError(
+            path, "(top level)", raw, "a mapping of study fields (name, data, eval, ...)"
+        )
     try:
         spec = Study.model_validate(raw)
     except ValidationError as exc:
         raise _to_study_error(path, raw, exc) from None
     train_file = _resolve_data_file(path, "data.train", spec.data.train)
     _check_references(path, spec)
-    return LoadedStudy(spec=spec, path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), train_file=train_file)
+    return LoadedStudy(
+        spec=spec, path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), train_file=train_file
+    )
 
 
 # --- checks against the world outside the file ----------------------------------------------------
@@ -93,19 +101,28 @@ def _resolve_data_file(study_path: Path, field: str, value: str) -> Path:
     if value.startswith(BUILTIN_PREFIX):
         from objectives import ObjectiveError, data_file
 
-        name = value[len(BUILTIN_PREFIX):]
+        name = value[len(BUILTIN_PREFIX) :]
         try:
             return data_file(name)
         except ObjectiveError:
             from objectives.task_data import DATA_DIR
 
-            available = ", ".join(f"builtin:{p.name}" for p in sorted(DATA_DIR.glob("*_train.jsonl")))
-            raise StudyFileError(study_path, field, value, f"no such bundled file; available: {available}") from None
+            available = ", ".join(
+                f"builtin:{p.name}" for p in sorted(DATA_DIR.glob("*_train.jsonl"))
+            )
+            raise StudyFileError(
+                study_path, field, value, f"no such bundled file; available: {available}"
+            ) from None
     candidate = Path(value)
     if not candidate.is_absolute():
         candidate = (study_path.parent / candidate).resolve()
     if not candidate.is_file():
-        raise StudyFileError(study_path, field, value, f"no such file ({candidate}); give a JSONL file of prompt/completion pairs")
+        raise StudyFileError(
+            study_path,
+            field,
+            value,
+            f"no such file ({candidate}); give a JSONL file of prompt/completion pairs",
+        )
     return candidate
 
 
@@ -114,12 +131,20 @@ def _check_references(path: Path, spec: Study) -> None:
 
     for metric, task in spec.eval.tasks.items():
         if task not in TASKS:
-            raise StudyFileError(path, f"eval.tasks.{metric}", task, f"unknown task; available: {', '.join(sorted(TASKS))}")
+            raise StudyFileError(
+                path,
+                f"eval.tasks.{metric}",
+                task,
+                f"unknown task; available: {', '.join(sorted(TASKS))}",
+            )
     from cost_models import load_catalog
     from cost_models.errors import CostModelError
 
     catalog = load_catalog()
-    for field, hw in (("hardware.target", spec.hardware.target), ("hardware.trial", spec.hardware.trial)):
+    for field, hw in (
+        ("hardware.target", spec.hardware.target),
+        ("hardware.trial", spec.hardware.trial),
+    ):
         if hw.instance is None:
             continue
         try:
@@ -132,7 +157,9 @@ def _check_references(path: Path, spec: Study) -> None:
         try:
             model_shape(spec.projection.model)
         except CostModelError as exc:
-            raise StudyFileError(path, "projection.model", spec.projection.model, str(exc)) from None
+            raise StudyFileError(
+                path, "projection.model", spec.projection.model, str(exc)
+            ) from None
 
 
 # --- pydantic errors -> one line ---------------------------------------------------------------
@@ -148,7 +175,9 @@ def _to_study_error(path: Path, raw: dict[str, Any], exc: ValidationError) -> St
     kind = error["type"]
     if kind == "extra_forbidden":
         allowed = _fields_at(Study, loc[:-1])
-        return StudyFileError(path, field, loc[-1], f"unknown key; valid keys here: {', '.join(allowed)}")
+        return StudyFileError(
+            path, field, loc[-1], f"unknown key; valid keys here: {', '.join(allowed)}"
+        )
     if kind == "missing":
         return StudyFileError(path, field, None, "required field is missing")
     return StudyFileError(path, field, _lookup(raw, loc, error.get("input")), _clean(error["msg"]))

@@ -35,7 +35,9 @@ class _Strict(BaseModel):
 class Choices(_Strict):
     """A categorical dimension: one of ``choices``."""
 
-    choices: list[Any] = Field(min_length=1, description="The values to choose from (at least one).")
+    choices: list[Any] = Field(
+        min_length=1, description="The values to choose from (at least one)."
+    )
 
 
 class Range(_Strict):
@@ -84,7 +86,9 @@ def _positive(values: list[float], what: str) -> None:
 
 def _integers(values: list[Any], what: str) -> None:
     for v in values:
-        if isinstance(v, bool) or not (isinstance(v, int) or (isinstance(v, float) and v.is_integer())):
+        if isinstance(v, bool) or not (
+            isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+        ):
             raise ValueError(f"{what} must be whole numbers, but got {v!r}")
 
 
@@ -102,12 +106,16 @@ class SearchSpace(_Strict):
     @classmethod
     def _parse_dimensions(cls, raw: Any) -> Any:
         if not isinstance(raw, dict):
-            raise _FieldError("search_space", raw, "a mapping of dimension name -> {choices|low/high|value}")
+            raise _FieldError(
+                "search_space", raw, "a mapping of dimension name -> {choices|low/high|value}"
+            )
         parsed = {}
         for key, spec in raw.items():
             if key not in SEARCHABLE:
                 raise _FieldError(
-                    f"search_space.{key}", key, f"unknown dimension; valid dimensions: {', '.join(SEARCHABLE)}"
+                    f"search_space.{key}",
+                    key,
+                    f"unknown dimension; valid dimensions: {', '.join(SEARCHABLE)}",
                 )
             parsed[key] = _parse_dimension(f"search_space.{key}", spec)
         return parsed
@@ -147,7 +155,9 @@ class SearchSpace(_Strict):
                         f"{', '.join(sorted(TARGET_MODULE_PRESETS))}, or a list of module names"
                     )
             elif not (isinstance(v, list) and v and all(isinstance(m, str) and m for m in v)):
-                raise ValueError(f"target_modules must be a preset name or a non-empty list of names, got {v!r}")
+                raise ValueError(
+                    f"target_modules must be a preset name or a non-empty list of names, got {v!r}"
+                )
         return dim
 
     @model_validator(mode="after")
@@ -179,8 +189,14 @@ def _parse_dimension(field: str, spec: Any) -> Dimension:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise _FieldError(f"{field}.{where}" if where else field, first.get("input"), _clean(first["msg"])) from None
-    raise _FieldError(field, spec, f"a dimension needs `choices`, `low`/`high` or `value` (got keys {kinds or list(spec)})")
+        raise _FieldError(
+            f"{field}.{where}" if where else field, first.get("input"), _clean(first["msg"])
+        ) from None
+    raise _FieldError(
+        field,
+        spec,
+        f"a dimension needs `choices`, `low`/`high` or `value` (got keys {kinds or list(spec)})",
+    )
 
 
 def _clean(msg: str) -> str:
@@ -206,7 +222,9 @@ class ModelSection(_Strict):
 
 
 class DataSection(_Strict):
-    train: str = Field(description="Training JSONL (prompt/completion). Relative to the study file, or 'builtin:NAME'.")
+    train: str = Field(
+        description="Training JSONL (prompt/completion). Relative to the study file, or 'builtin:NAME'."
+    )
 
 
 class EvalSection(_Strict):
@@ -215,29 +233,41 @@ class EvalSection(_Strict):
         description="Metric name -> lm-eval task name, e.g. {quality: sweeper_json_extract}.",
     )
     limit: int | None = Field(None, gt=0, description="Evaluate at most this many items per task.")
-    batch_size: int = Field(32, gt=0, description="lm-eval batch size (32 generates ~1.5x faster than 8 on CPU).")
+    batch_size: int = Field(
+        32, gt=0, description="lm-eval batch size (32 generates ~1.5x faster than 8 on CPU)."
+    )
 
     @field_validator("tasks")
     @classmethod
     def _metric_names(cls, tasks: dict[str, str]) -> dict[str, str]:
         for name in tasks:
             if not name.isidentifier():
-                raise ValueError(f"metric names must be identifiers (letters, digits, _), got {name!r}")
+                raise ValueError(
+                    f"metric names must be identifiers (letters, digits, _), got {name!r}"
+                )
             if name in COST_METRICS:
                 raise ValueError(f"metric name {name!r} is reserved for a cost metric")
         return tasks
 
 
 class TrainingSection(_Strict):
-    steps_per_epoch: int = Field(20, gt=0, description="Optimizer steps per epoch on the trial hardware.")
+    steps_per_epoch: int = Field(
+        20, gt=0, description="Optimizer steps per epoch on the trial hardware."
+    )
     batch_size: int = Field(4, gt=0)
-    seq_len: int = Field(160, ge=16, description="Maximum tokens per training example (chat template included).")
+    seq_len: int = Field(
+        160, ge=16, description="Maximum tokens per training example (chat template included)."
+    )
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
 
 
 class ObjectiveSpec(_Strict):
-    name: str = Field(description="A metric: an eval task key, or a cost metric such as cost_eur_train_projected.")
-    direction: Direction | None = Field(None, description="maximize or minimize; default from the metric.")
+    name: str = Field(
+        description="A metric: an eval task key, or a cost metric such as cost_eur_train_projected."
+    )
+    direction: Direction | None = Field(
+        None, description="maximize or minimize; default from the metric."
+    )
 
 
 class TrialHardware(_Strict):
@@ -245,12 +275,16 @@ class TrialHardware(_Strict):
 
     name: str = Field("local-cpu", description="A label for the machine trials run on.")
     eur_per_hour: float | None = Field(None, ge=0, description="Its price in EUR per hour.")
-    instance: str | None = Field(None, description="Or: a catalog instance type whose price is used.")
+    instance: str | None = Field(
+        None, description="Or: a catalog instance type whose price is used."
+    )
     provider: str | None = None
     region: str | None = None
     pricing: PricingModel = "on_demand"
     tflops: float | None = Field(
-        None, gt=0, description="Effective dense TFLOP/s for quotes (measured on this machine if unset)."
+        None,
+        gt=0,
+        description="Effective dense TFLOP/s for quotes (measured on this machine if unset).",
     )
     memory_bandwidth_gb_s: float | None = Field(None, gt=0, description="For decode-time quotes.")
 
@@ -270,7 +304,9 @@ class TargetHardware(_Strict):
     provider: str | None = None
     region: str | None = None
     pricing: PricingModel = "on_demand"
-    mfu: float | None = Field(None, gt=0, le=1, description="Model FLOPs utilization; default per method and GPU.")
+    mfu: float | None = Field(
+        None, gt=0, le=1, description="Model FLOPs utilization; default per method and GPU."
+    )
 
 
 class HardwareSection(_Strict):
@@ -281,7 +317,9 @@ class HardwareSection(_Strict):
 class ProjectionSection(_Strict):
     """The full-scale fine-tune that each configuration is priced for."""
 
-    model: str | None = Field(None, description="A model-shape preset (e.g. llama-2-7b), or give `params`.")
+    model: str | None = Field(
+        None, description="A model-shape preset (e.g. llama-2-7b), or give `params`."
+    )
     params: float | None = Field(None, gt=0, description="Target model parameters N.")
     dataset_tokens: float = Field(gt=0, description="Training tokens per epoch at full scale, D.")
     method: Literal["lora", "qlora", "full"] = "lora"
@@ -305,7 +343,9 @@ class Study(_Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = ""
     seed: int = 0
-    trials: int = Field(6, gt=0, description="Trials that one `sweeper run` adds (override with --trials).")
+    trials: int = Field(
+        6, gt=0, description="Trials that one `sweeper run` adds (override with --trials)."
+    )
     model: ModelSection = Field(default_factory=ModelSection)
     data: DataSection
     eval: EvalSection
@@ -326,7 +366,9 @@ class Study(_Strict):
                     f"objectives.{i}.name", objective.name, f"valid metrics: {', '.join(known)}"
                 )
             if objective.name in seen:
-                raise _FieldError(f"objectives.{i}.name", objective.name, "each objective may appear once")
+                raise _FieldError(
+                    f"objectives.{i}.name", objective.name, "each objective may appear once"
+                )
             seen.add(objective.name)
         return self
 
@@ -339,4 +381,3 @@ class _FieldError(ValueError):
         self.field = field
         self.value = value
         self.valid = valid
-

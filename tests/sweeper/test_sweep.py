@@ -39,13 +39,30 @@ def test_two_trial_sweep_logs_parent_and_children(tiny_study: Path, tmp_path: Pa
     assert len(parents) == 1 and len(children) == 2
     parent_id = parents["run_id"].iloc[0]
     assert set(children["tags.mlflow.parentRunId"]) == {parent_id}
-    for col in ["quality", "quality_stderr", "retention", "cost_eur_trial", "cost_eur_train_projected",
-                "gpu_hours_train_projected", "train_seconds", "tokens_trained", "peak_memory_bytes"]:
+    for col in [
+        "quality",
+        "quality_stderr",
+        "retention",
+        "cost_eur_trial",
+        "cost_eur_train_projected",
+        "gpu_hours_train_projected",
+        "train_seconds",
+        "tokens_trained",
+        "peak_memory_bytes",
+    ]:
         assert children[f"metrics.{col}"].notna().all(), col
     assert (children["metrics.cost_eur_trial"] > 0).all()
     assert (children["metrics.cost_eur_train_projected"] > 0).all()
-    for col in ["params.lora_r", "params.lora_alpha", "params.learning_rate", "params.target_modules",
-                "tags.sweeper.study_sha256", "tags.sweeper.version", "tags.sweeper.seed", "tags.catalog.sha256"]:
+    for col in [
+        "params.lora_r",
+        "params.lora_alpha",
+        "params.learning_rate",
+        "params.target_modules",
+        "tags.sweeper.study_sha256",
+        "tags.sweeper.version",
+        "tags.sweeper.seed",
+        "tags.catalog.sha256",
+    ]:
         assert children[col].notna().all(), col
     assert set(children["tags.sweeper.state"]) == {"COMPLETE"}
     storage_study = optuna.load_study(study_name="tiny", storage=urls(tmp_path)[0])
@@ -63,8 +80,10 @@ def test_two_trial_sweep_logs_parent_and_children(tiny_study: Path, tmp_path: Pa
 def test_rerun_adds_trials_and_never_repeats(tiny_study: Path, tmp_path: Path) -> None:
     assert run(tiny_study, tmp_path) == 0
     storage, _ = urls(tmp_path)
-    before = {t.number: (t.params, t.values, t.datetime_complete)
-              for t in optuna.load_study(study_name="tiny", storage=storage).trials}
+    before = {
+        t.number: (t.params, t.values, t.datetime_complete)
+        for t in optuna.load_study(study_name="tiny", storage=storage).trials
+    }
     assert run(tiny_study, tmp_path, "--trials", "1") == 0
     after = optuna.load_study(study_name="tiny", storage=storage).trials
     assert [t.number for t in after] == [0, 1, 2]
@@ -76,7 +95,9 @@ def test_rerun_adds_trials_and_never_repeats(tiny_study: Path, tmp_path: Path) -
     assert (df["tags.sweeper.role"] == "trial").sum() == 3
 
 
-def test_failing_trial_is_recorded_and_sweep_goes_on(tiny_study: Path, tmp_path: Path, monkeypatch) -> None:
+def test_failing_trial_is_recorded_and_sweep_goes_on(
+    tiny_study: Path, tmp_path: Path, monkeypatch
+) -> None:
     import objectives
 
     real = objectives.run_lora_trial
@@ -132,7 +153,9 @@ def test_show_unknown_study_is_one_line(tiny_study: Path, tmp_path: Path, capsys
 
 
 @pytest.mark.parametrize("objective", ["retention", "cost_eur_trial"])
-def test_objective_names_are_used_everywhere(tiny_study: Path, tmp_path: Path, objective: str) -> None:
+def test_objective_names_are_used_everywhere(
+    tiny_study: Path, tmp_path: Path, objective: str
+) -> None:
     import yaml
 
     data = yaml.safe_load(tiny_study.read_text())

@@ -24,7 +24,10 @@ def test_demo_study_two_trials_on_bundled_model(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'sweeper.db'}"
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
 
-    assert main(["run", str(study), "--trials", "2", "--storage", storage, "--tracking-uri", tracking]) == 0
+    assert (
+        main(["run", str(study), "--trials", "2", "--storage", storage, "--tracking-uri", tracking])
+        == 0
+    )
 
     trials = optuna.load_study(study_name="demo", storage=storage).trials
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
@@ -33,8 +36,16 @@ def test_demo_study_two_trials_on_bundled_model(tmp_path: Path) -> None:
     assert (df["tags.sweeper.role"] == "parent").sum() == 1
     children = df[df["tags.sweeper.role"] == "trial"]
     assert len(children) == 2
-    for metric in ("quality", "quality_stderr", "retention", "cost_eur_trial", "cost_eur_train_projected",
-                   "gpu_hours_train_projected", "tokens_trained", "peak_memory_bytes"):
+    for metric in (
+        "quality",
+        "quality_stderr",
+        "retention",
+        "cost_eur_trial",
+        "cost_eur_train_projected",
+        "gpu_hours_train_projected",
+        "tokens_trained",
+        "peak_memory_bytes",
+    ):
         assert children[f"metrics.{metric}"].notna().all(), metric
     parent = df[df["tags.sweeper.role"] == "parent"].iloc[0]
     # Even a short LoRA learns the JSON schema: better than the base model on the task metric.
