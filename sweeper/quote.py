@@ -9,6 +9,7 @@ decoding). Full-scale training euros come from the cost model exactly as for a r
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ from sweeper.costing import (
     trial_hardware_price,
 )
 from sweeper.runner import ATTR_METRICS, STUDY_ATTR_BASELINE
-from sweeper.search import LoraSettings, lora_settings, suggest
+from sweeper.search import LoraSettings, fixed_values, lora_settings, suggest
 from sweeper.study import LoadedStudy
 
 #: Share of the measured fp32 matmul throughput that HF Trainer + peft LoRA reach on CPU, before
@@ -62,7 +63,7 @@ def calibrated_time_model(loaded: LoadedStudy, study: optuna.Study) -> TrialTime
         m = t.user_attrs.get(ATTR_METRICS, {})
         if t.state != optuna.trial.TrialState.COMPLETE or "train_seconds" not in m:
             continue
-        settings = lora_settings({**_defaults(loaded), **t.params})
+        settings = lora_settings({**fixed_values(loaded.spec.search_space), **t.params})
         rows.append(
             (
                 m["train_seconds"] / _train_tokens(loaded, settings),
@@ -113,10 +114,10 @@ def physics_time_model(
     )
 
 
-def _defaults(loaded: LoadedStudy) -> dict[str, Any]:
-    from sweeper.search import fixed_values
-
-    return fixed_values(loaded.spec.search_space)
+def _storage_exists(storage_url: str) -> bool:
+    """Whether a quote may read the storage: a missing SQLite file is not created just to quote."""
+    prefix = "sqlite:///"
+    return not storage_url.startswith(prefix) or Path(storage_url[len(prefix) :]).exists()
 
 
 def quote_study(
@@ -138,7 +139,7 @@ def quote_study(
     ]
 
     time_model = baseline_done = None
-    if storage_url is not None:
+    if storage_url is not None and _storage_exists(storage_url):
         try:
             from sweeper.storage import open_storage
 

@@ -49,6 +49,7 @@ class TrialReport:
     state: str
     values: dict[str, float]
     cost_eur_trial: float
+    spent_eur_total: float
     fail_reason: str | None = None
 
 
@@ -269,13 +270,14 @@ def run_sweep(
     status = on_status or (lambda _msg: None)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(storage_url)
-    probe = open_study(loaded, storage)
+    study = open_study(loaded, storage)
     # A resumed run must not replay the same random draws: offset the seed by the trials so far.
-    sampler = make_sampler(loaded, loaded.spec.seed + len(probe.trials))
-    study = open_study(loaded, storage, sampler)
+    study.sampler = make_sampler(loaded, loaded.spec.seed + len(study.trials))
     study.set_user_attr("study_file", str(loaded.path))
     study.set_user_attr("study_sha256", loaded.sha256)
-    study.set_user_attr("objectives", dict(zip(loaded.objective_names, loaded.directions, strict=True)))
+    study.set_user_attr(
+        "objectives", dict(zip(loaded.objective_names, loaded.directions, strict=True))
+    )
 
     ctx = PricingContext.load()
     tracker = parent_id = None
@@ -301,11 +303,10 @@ def run_sweep(
 
     objective = LoraObjective(loaded, ctx, tracker, parent_id, model_path)
     reports: list[TrialReport] = []
-    tagged_front: dict[str, set[int] | None] = {
-        "front": None
-    }  # None: not written in this process yet
+    tagged_front: set[int] | None = None  # None: no Pareto tags written in this process yet
 
     def after_trial(st: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
+        nonlocal tagged_front
         metrics = frozen.user_attrs.get(ATTR_METRICS, {})
         values = {n: float(metrics[n]) for n in loaded.objective_names if n in metrics}
         report = TrialReport(
@@ -313,15 +314,18 @@ def run_sweep(
             state=frozen.state.name,
             values=values,
             cost_eur_trial=float(metrics.get("cost_eur_trial", 0.0)),
+            spent_eur_total=spent_eur(st),
             fail_reason=frozen.user_attrs.get(ATTR_FAIL_REASON),
         )
         reports.append(report)
         if tracker is not None and parent_id is not None:
             try:
                 tracker.log(
-                    parent_id, metrics={"spent_eur_total": spent_eur(st)}, step=frozen.number
+                    parent_id,
+                    metrics={"spent_eur_total": report.spent_eur_total},
+                    step=frozen.number,
                 )
-                tagged_front["front"] = _tag_pareto_front(tracker, st, tagged_front["front"])
+                tagged_front = _tag_pareto_front(tracker, st, tagged_front)
             except Exception as exc:  # never fatal
                 log.warning("could not log spend to MLflow: %s", exc)
         if on_trial is not None:

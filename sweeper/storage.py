@@ -37,14 +37,12 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
 def open_study(
     loaded: LoadedStudy,
     storage: optuna.storages.BaseStorage,
-    sampler: optuna.samplers.BaseSampler | None = None,
 ) -> optuna.Study:
     """Create the study, or load it when it exists (then its objectives must match the file)."""
     study = optuna.create_study(
         study_name=loaded.name,
         storage=storage,
         directions=loaded.directions,
-        sampler=sampler,
         load_if_exists=True,
     )
     stored = [d.name.lower() for d in study.directions]

@@ -81,8 +81,6 @@ def run_command(
             progress.console.print(f"[dim]{msg}[/]")
 
         def on_trial(report, st) -> None:
-            from sweeper.runner import spent_eur
-
             if report.state == "COMPLETE" and lead in report.values:
                 value = report.values[lead]
                 better = max if loaded.directions[0] == "maximize" else min
@@ -95,7 +93,7 @@ def run_command(
             progress.update(
                 task,
                 advance=1,
-                spent=spent_eur(st),
+                spent=report.spent_eur_total,
                 best=f"best {lead}: {_fmt(best[lead]) if lead in best else '-'}",
             )
 
@@ -161,14 +159,11 @@ def quote_command(
     from sweeper.study import load_study
 
     loaded = load_study(study)
-    url = storage or default_storage_url()
     q = quote_study(
         loaded,
         n_trials=trials or loaded.spec.trials,
         samples=samples,
-        storage_url=url
-        if Path(url.removeprefix("sqlite:///")).exists() or not url.startswith("sqlite")
-        else None,
+        storage_url=storage or default_storage_url(),
     )
     if as_json:
         typer.echo(json.dumps(q, indent=2, default=float))
