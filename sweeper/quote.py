@@ -9,8 +9,8 @@ decoding). Full-scale training euros come from the cost model exactly as for a r
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -127,8 +127,12 @@ def quote_study(
     samples: int = 200,
     storage_url: str | None = None,
     seed: int = 0,
+    study: optuna.Study | None = None,
 ) -> dict[str, Any]:
-    """Sample the search space, price every sample, and summarise per trial and for ``n_trials``."""
+    """Sample the search space, price every sample, and summarise per trial and for ``n_trials``.
+
+    ``study``: the study already open (the runner's), instead of loading it from ``storage_url``.
+    """
     ctx = PricingContext.load()
     hw = trial_hardware_price(loaded.spec, ctx)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -139,7 +143,10 @@ def quote_study(
     ]
 
     time_model = baseline_done = None
-    if storage_url is not None and _storage_exists(storage_url):
+    if study is not None:
+        time_model = calibrated_time_model(loaded, study)
+        baseline_done = STUDY_ATTR_BASELINE in study.user_attrs
+    elif storage_url is not None and _storage_exists(storage_url):
         try:
             from sweeper.storage import open_storage
 
@@ -174,8 +181,8 @@ def quote_study(
     draws = rng.integers(0, len(rows), size=(2000, n_trials))
     totals_eur = arr[draws, 1].sum(axis=1)
     totals_s = arr[draws, 0].sum(axis=1)
+    base_s = time_model.eval_seconds + time_model.overhead_seconds
     if baseline_done is not True:  # the base model is evaluated once per study
-        base_s = time_model.eval_seconds + time_model.overhead_seconds
         totals_eur = totals_eur + cost_eur_for_seconds(base_s, hw.eur_per_hour)
         totals_s = totals_s + base_s
 
@@ -186,6 +193,7 @@ def quote_study(
         }
 
     proj0 = project_training(loaded.spec, configs[0], ctx)
+    total_p50_eur = float(np.percentile(totals_eur, 50))
     return {
         "study": loaded.name,
         "n_trials": n_trials,
@@ -200,11 +208,16 @@ def quote_study(
             "gpu_hours_train_projected": pct(3),
         },
         "study_total": {
-            "cost_eur_p50": float(np.percentile(totals_eur, 50)),
+            "cost_eur_p50": total_p50_eur,
             "cost_eur_p90": float(np.percentile(totals_eur, 90)),
             "hours_p50": float(np.percentile(totals_s, 50)) / 3600,
             "hours_p90": float(np.percentile(totals_s, 90)) / 3600,
             "includes_baseline_eval": baseline_done is not True,
+        },
+        "baseline_eval": {
+            "seconds": base_s,
+            "cost_eur": cost_eur_for_seconds(base_s, hw.eur_per_hour),
+            "done": baseline_done is True,
         },
         "target": {
             "instance": proj0.target_instance,
@@ -213,9 +226,51 @@ def quote_study(
             "eur_per_hour": proj0.target_eur_per_hour,
             "mfu": proj0.mfu,
         },
+        "budget": _budget(loaded, storage_url, study, total_p50_eur),
         "assumptions": f"target {proj0.target_instance} {proj0.target_pricing} at €{proj0.target_eur_per_hour:.3f}/h, "
         f"MFU {proj0.mfu:.2f}; {ctx.fx.describe()}; catalog v{ctx.catalog.version}",
     }
+
+
+def _budget(
+    loaded: LoadedStudy, storage_url: str | None, study: optuna.Study | None, total_p50_eur: float
+) -> dict[str, Any] | None:
+    """The budget the run will be held to, what remains of it, and whether the P50 quote fits."""
+    from sweeper.budget_guard import budget_position
+
+    if storage_url is None:
+        study = None
+    position = budget_position(loaded, storage_url or "", study)
+    if position is None:
+        return None
+    return {
+        "budget_eur": position.budget_eur,
+        "declared_in_study_file": position.declared,
+        "spent_eur": position.spent_eur,
+        "reserved_eur": position.reserved_eur,
+        "remaining_eur": position.remaining_eur,
+        "fits": total_p50_eur <= position.remaining_eur,
+        "over_by_eur": max(0.0, total_p50_eur - position.remaining_eur),
+    }
+
+
+def require_budget_fits(quote: dict[str, Any], study_file: Path | str) -> None:
+    """Raise ``OverBudgetError`` when the quote's P50 for the trials to run exceeds what remains
+    of the budget (the check ``sweeper run`` makes unless ``--force``)."""
+    from sweeper.budget import OverBudgetError
+
+    budget = quote.get("budget")
+    if budget is None or budget["fits"]:
+        return
+    total = quote["study_total"]
+    raise OverBudgetError(
+        f"the quote for {quote['n_trials']} trial(s) of study {quote['study']!r} must fit in the "
+        f"remaining budget, but its P50 €{total['cost_eur_p50']:.4f} exceeds the remaining "
+        f"€{budget['remaining_eur']:.4f} by €{budget['over_by_eur']:.4f} (budget "
+        f"€{budget['budget_eur']:.4f}, spent €{budget['spent_eur']:.4f}, reserved "
+        f"€{budget['reserved_eur']:.4f}); raise budget_eur in {study_file}, run fewer --trials, "
+        f"or pass --force"
+    )
 
 
 def _trial_shape() -> Any:

@@ -14,6 +14,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +267,7 @@ def run_sweep(
 ) -> SweepSummary:
     """Add ``n_trials`` trials to the study (creating or resuming it) and log them to MLflow."""
     from objectives import resolve_model_path
+    from sweeper.budget_guard import BudgetGuard  # imports this module: import it late
 
     status = on_status or (lambda _msg: None)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -294,14 +296,26 @@ def run_sweep(
             },
             tags=provenance_tags(loaded.sha256, loaded.spec.seed, ctx.provenance()),
         )
+    budget = BudgetGuard.open(
+        loaded,
+        study,
+        storage_url,
+        eur_per_hour=trial_hardware_price(loaded.spec, ctx).eur_per_hour,
+        on_status=status,
+        tracker=tracker,
+        parent_run_id=parent_id,
+    )
     status("preparing the model (first run converts the bundled GGUF once)")
     model_path = resolve_model_path(loaded.spec.model.path)
 
     if baseline and STUDY_ATTR_BASELINE not in study.user_attrs:
         status("evaluating the base model (once per study)")
-        _record_baseline(loaded, study, ctx, tracker, parent_id, model_path)
+        evaluate = partial(_record_baseline, loaded, study, ctx, tracker, parent_id, model_path)
+        if not budget.run_baseline(study, evaluate):
+            status("budget: the base-model evaluation does not fit in what remains; skipped")
 
     objective = LoraObjective(loaded, ctx, tracker, parent_id, model_path)
+    objective = budget.wrap(objective)  # reserve before each trial, settle after (budget_guard)
     reports: list[TrialReport] = []
     tagged_front: set[int] | None = None  # None: no Pareto tags written in this process yet
 

@@ -44,6 +44,26 @@ def summarize(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
             for k, v in baseline.items()
             if k in loaded.spec.eval.tasks or k.endswith("_stderr")
         },
+        "budget": ledger_summary(loaded.name, storage_url),
         "pareto_trials": sorted(pareto),
         "trials": trials,
+    }
+
+
+def ledger_summary(study_name: str, storage_url: str) -> dict[str, Any] | None:
+    """The study's budget ledger (EUR): budget, settled spend, reservations of running trials and
+    what remains; ``None`` when the study never had a budget."""
+    from sweeper.budget import BudgetLedger, BudgetNotSetError
+
+    with BudgetLedger(storage_url, study_name) as ledger:
+        try:
+            summary = ledger.summary()
+        except BudgetNotSetError:
+            return None
+    return {
+        "budget_eur": summary.budget_eur,
+        "spent_eur": summary.spent_eur,
+        "reserved_eur": summary.reserved_eur,
+        "remaining_eur": summary.remaining_eur,
+        "entries_by_state": dict(summary.entries_by_state),
     }

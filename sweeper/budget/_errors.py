@@ -39,3 +39,7 @@ class InvalidKeyError(BudgetError):
 
 class LedgerStorageError(BudgetError):
     """The database holding the ledger cannot be reached, or a lock could not be had in time."""
+
+
+class OverBudgetError(BudgetError):
+    """The quote of the trials to run exceeds what remains of the study's budget."""

@@ -167,7 +167,7 @@ class BudgetLedger:
         with self._transaction() as conn:
             self._lock(conn)
             row = self._existing_entry_row(conn, key, operation="settle")
-            if row.state == "settled" and row.closed_by == "settle":
+            if row.state == "settled" and row.closed_by in ("settle", "record"):
                 if row.actual_micro_eur == actual_micro_eur:
                     return _entry(row)
                 raise ReservationStateError(
@@ -196,6 +196,45 @@ class BudgetLedger:
                     f"{self.study_name!r} is settled at actual_eur={to_eur(row.actual_micro_eur)}."
                 )
             return self._close(conn, key, "released", None, closed_by="release")
+
+    def record_spent(self, key: str | int, actual_eur: float) -> LedgerEntry:
+        """Book a cost (EUR, >= 0) that was spent without a reservation, e.g. by trials that ran
+        before the study declared a budget. Never refused: the money is gone. Booking the same key
+        again at the same cost is a no-op; any other entry under the key is an error.
+        """
+        key = _checked_key(key)
+        actual_micro_eur = to_micro_eur(actual_eur, name="actual_eur", allow_zero=True)
+        with self._transaction() as conn:
+            self._lock(conn)
+            row = self._entry_row(conn, key)
+            if row is not None:
+                if row.closed_by == "record" and row.actual_micro_eur == actual_micro_eur:
+                    return _entry(row)
+                raise ReservationStateError(
+                    f"a cost is recorded once per key, but trial {key!r} of study "
+                    f"{self.study_name!r} already has a {row.state} entry (closed_by="
+                    f"{row.closed_by!r}); record_spent got actual_eur={actual_eur}."
+                )
+            seq = self._next_seq(conn)
+            now = self._now()
+            conn.execute(
+                entries.insert().values(
+                    study_name=self.study_name,
+                    key=key,
+                    state="settled",
+                    estimate_micro_eur=actual_micro_eur,
+                    actual_micro_eur=actual_micro_eur,
+                    worker_id=self.worker_id,
+                    reserved_seq=seq,
+                    reserved_at=now,
+                    closed_seq=seq,
+                    closed_at=now,
+                    closed_by="record",
+                )
+            )
+            row = self._entry_row(conn, key)
+            assert row is not None
+            return _entry(row)
 
     def settle_stale(self, older_than_s: float) -> list[LedgerEntry]:
         """Charge in full, at their estimates, the reservations open for more than ``older_than_s``

@@ -13,8 +13,9 @@ from sweeper.budget._amounts import to_eur
 EntryState = Literal["reserved", "settled", "released"]
 ENTRY_STATES: tuple[EntryState, ...] = ("reserved", "settled", "released")
 
-#: Who closed an entry: its worker settling or releasing it, or ``settle_stale`` recovering it.
-ClosedBy = Literal["settle", "release", "stale"]
+#: Who closed an entry: its worker settling or releasing it, ``settle_stale`` recovering it, or
+#: ``record_spent`` booking a cost that had no reservation.
+ClosedBy = Literal["settle", "release", "stale", "record"]
 
 
 @dataclass(frozen=True)

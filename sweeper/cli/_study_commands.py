@@ -43,6 +43,12 @@ def run_command(
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="Show the libraries' own progress bars and logs."
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Start even when the quote (P50) exceeds the remaining budget; "
+        "the ledger still refuses each trial that does not fit.",
+    ),
 ) -> None:
     """Run (or resume) a study: each trial trains a LoRA, evaluates it with lm-eval, prices it, logs it."""
     if not verbose:
@@ -60,6 +66,11 @@ def run_command(
     loaded = load_study(study)
     n_trials = trials or loaded.spec.trials
     storage_url = storage or default_storage_url()
+    if loaded.spec.budget_eur is not None and not force:
+        from sweeper.quote import quote_study, require_budget_fits
+
+        quote = quote_study(loaded, n_trials=n_trials, storage_url=storage_url, samples=100)
+        require_budget_fits(quote, loaded.path)
     tracking = None if no_mlflow else (tracking_uri or default_tracking_uri())
     lead = loaded.objective_names[0]
     best: dict[str, float] = {}
@@ -182,6 +193,13 @@ def _print_summary(data: dict) -> None:
         f"[bold]{data['study']}[/]: objectives {data['objectives']}; trials by state {data['states']}; "
         f"spent €{data['spent_eur_total']:.4f}"
     )
+    budget = data.get("budget")
+    if budget is not None:
+        console.print(
+            f"budget €{budget['budget_eur']:.4f}: spent €{budget['spent_eur']:.4f} (settled), "
+            f"reserved €{budget['reserved_eur']:.4f} by {budget['entries_by_state']['reserved']} "
+            f"running trial(s), remaining €{budget['remaining_eur']:.4f}"
+        )
     if data.get("baseline"):
         console.print(
             "base model: " + "  ".join(f"{k}={_fmt(v)}" for k, v in data["baseline"].items())
@@ -228,4 +246,17 @@ def _print_quote(q: dict) -> None:
         f"whole sweep ({q['n_trials']} trials): €{total['cost_eur_p50']:.4f} (P50), "
         f"€{total['cost_eur_p90']:.4f} (P90); {total['hours_p50']:.2f} h (P50) on {q['trial_hardware']}"
     )
+    budget = q.get("budget")
+    if budget is not None:
+        verdict = (
+            "fits"
+            if budget["fits"]
+            else f"does not fit: over by €{budget['over_by_eur']:.4f} (sweeper run refuses "
+            f"without --force)"
+        )
+        console.print(
+            f"budget €{budget['budget_eur']:.4f}: spent €{budget['spent_eur']:.4f}, reserved "
+            f"€{budget['reserved_eur']:.4f}, remaining €{budget['remaining_eur']:.4f}; "
+            f"the P50 quote {verdict}"
+        )
     console.print(f"[dim]{q['assumptions']}[/]")

@@ -346,6 +346,13 @@ class Study(_Strict):
     trials: int = Field(
         6, gt=0, description="Trials that one `sweeper run` adds (override with --trials)."
     )
+    budget_eur: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Hard budget of the whole study in EUR, shared by all its workers: a trial "
+        "starts only if its estimated cost fits in what remains (see sweeper/budget/).",
+    )
     model: ModelSection = Field(default_factory=ModelSection)
     data: DataSection
     eval: EvalSection

@@ -1,0 +1,372 @@
+"""A worker's side of the study's euro budget: every trial reserves before it starts, settles after.
+
+``BudgetGuard.open`` connects a ``sweeper run`` worker to the study's ``BudgetLedger`` and
+``guard.wrap(objective)`` returns the objective Optuna runs:
+
+- before the objective: the trial's estimated cost is reserved under the key ``trial-<number>``.
+  The estimate is the P90 of the quote's per-trial cost over the search space (``sweeper.quote``:
+  time model calibrated on the study's completed trials, or the physics estimate before any), so a
+  trial of any configuration rarely costs more than it reserved;
+- when the ledger refuses, the objective is not called: the trial ends PRUNED with user attribute
+  ``fail_reason`` ``"budget exhausted: ..."`` and metrics ``{"cost_eur_trial": 0.0}``, and
+  ``study.stop()`` ends this worker's loop. Trials running in other workers finish and settle;
+- after the objective (returned, raised, or interrupted): the trial's measured ``cost_eur_trial``
+  (user attribute ``metrics``) replaces the reservation; a trial that recorded no cost is charged
+  its elapsed time at the trial hardware's EUR per hour.
+
+Spend can therefore pass the budget only by the estimate errors of the trials in flight at the last
+admission (``sweeper.budget._balance``). The base-model evaluation is charged the same way
+(``run_baseline``), under the key ``baseline@<worker>``.
+
+Workers that die leave reservations open. At start and before each reservation a worker settles
+the open reservations of trials Optuna has since finished (at their recorded cost), and charges
+in full, at their estimates, reservations older than ``STALE_AFTER_P90_TRIALS`` P90 trial
+durations plus the storage's heartbeat grace period (``BudgetLedger.settle_stale``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from sweeper.budget import (
+    BudgetError,
+    BudgetLedger,
+    BudgetNotSetError,
+    LedgerSummary,
+    ReservationStateError,
+    to_micro_eur,
+)
+from sweeper.costing import cost_eur_for_seconds
+from sweeper.runner import ATTR_FAIL_REASON, ATTR_METRICS, STUDY_ATTR_BASELINE, spent_eur
+from sweeper.storage import GRACE_PERIOD_S
+from sweeper.study import LoadedStudy
+
+log = logging.getLogger(__name__)
+
+TRIAL_KEY_PREFIX = "trial-"
+BASELINE_KEY_PREFIX = "baseline@"
+#: The key under which a base-model evaluation that ran before the budget existed is booked.
+PRIOR_BASELINE_KEY = "baseline@before-budget"
+#: Percentile of the per-trial cost over the search space that a trial reserves.
+RESERVE_PERCENTILE = "p90"
+#: The base-model evaluation has a single configuration, hence no spread to take a percentile of:
+#: it reserves the quote's estimate times this margin.
+BASELINE_RESERVE_MARGIN = 1.5
+#: A reservation is presumed abandoned after this many P90 trial durations (plus grace period).
+STALE_AFTER_P90_TRIALS = 3.0
+BUDGET_EXHAUSTED = "budget exhausted"
+
+
+def trial_key(number: int) -> str:
+    return f"{TRIAL_KEY_PREFIX}{number}"
+
+
+@dataclass(frozen=True)
+class ReservationEstimates:
+    """What one trial and the base-model evaluation reserve, from the quote of the study."""
+
+    trial_eur: float
+    trial_seconds: float
+    baseline_eur: float
+    source: str
+
+
+def reservation_estimates(loaded: LoadedStudy, study: optuna.Study) -> ReservationEstimates:
+    """Quote the study as it is now (calibrated on its completed trials when it has any)."""
+    from sweeper.quote import quote_study
+
+    q = quote_study(loaded, n_trials=1, samples=100, study=study)
+    return ReservationEstimates(
+        trial_eur=q["per_trial"]["cost_eur_trial"][RESERVE_PERCENTILE],
+        trial_seconds=q["per_trial"]["trial_seconds"][RESERVE_PERCENTILE],
+        baseline_eur=q["baseline_eval"]["cost_eur"] * BASELINE_RESERVE_MARGIN,
+        source=q["calibration"],
+    )
+
+
+@dataclass(frozen=True)
+class BudgetPosition:
+    """The budget a run will be held to (EUR), and what is already booked against it."""
+
+    budget_eur: float
+    spent_eur: float
+    reserved_eur: float
+    #: Whether the budget comes from the study file (else: stored in the ledger by an earlier run).
+    declared: bool
+
+    @property
+    def remaining_eur(self) -> float:
+        return self.budget_eur - self.spent_eur - self.reserved_eur
+
+
+def budget_position(
+    loaded: LoadedStudy, storage_url: str, study: optuna.Study | None
+) -> BudgetPosition | None:
+    """The file's budget (else the stored one) and the spend booked so far; ``None``: no budget.
+
+    Before the ledger exists, the study's recorded spend counts: it is booked when the run starts.
+    """
+    stored = None
+    spent_so_far = reserved = 0.0
+    if study is not None:
+        with BudgetLedger(storage_url, loaded.name) as ledger:
+            try:
+                stored = ledger.summary()
+            except BudgetNotSetError:
+                spent_so_far = spent_eur(study)
+    if stored is not None:
+        spent_so_far, reserved = stored.spent_eur, stored.reserved_eur
+    declared = loaded.spec.budget_eur
+    budget = declared if declared is not None else (stored.budget_eur if stored else None)
+    if budget is None:
+        return None
+    return BudgetPosition(budget, spent_so_far, reserved, declared is not None)
+
+
+class BudgetGuard:
+    """One worker's admissions against the study's ledger; inactive when the study has no budget."""
+
+    def __init__(
+        self,
+        loaded: LoadedStudy,
+        ledger: BudgetLedger | None,
+        *,
+        eur_per_hour: float,
+        estimate: Callable[[LoadedStudy, optuna.Study], ReservationEstimates],
+        on_balance: Callable[[int, LedgerSummary], None] | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.ledger = ledger
+        self.eur_per_hour = eur_per_hour
+        self._estimate = estimate
+        self._on_balance = on_balance
+        self._cached: tuple[int, ReservationEstimates] | None = None
+        self._mine: set[str] = set()
+
+    @classmethod
+    def open(
+        cls,
+        loaded: LoadedStudy,
+        study: optuna.Study,
+        storage_url: str,
+        *,
+        eur_per_hour: float,
+        on_status: Callable[[str], None] = lambda _msg: None,
+        tracker: Any = None,
+        parent_run_id: str | None = None,
+    ) -> BudgetGuard:
+        """Set the ledger's budget from the study file, book spend it lacks, recover stale
+        reservations, and say where the budget stands. The file's ``budget_eur`` replaces a
+        different stored one (raise it to continue a study that ran out). A file without
+        ``budget_eur`` keeps the stored budget, if any, in force: it is never dropped silently.
+        """
+        ledger = BudgetLedger(storage_url, loaded.name)
+        declared = loaded.spec.budget_eur
+        try:
+            stored = ledger.summary().budget_eur
+        except BudgetNotSetError:
+            stored = None
+        if declared is None and stored is None:
+            ledger.close()
+            return cls(loaded, None, eur_per_hour=eur_per_hour, estimate=reservation_estimates)
+        if stored is None:
+            ledger.set_budget(declared)
+        elif declared is not None and _micro(declared) != _micro(stored):
+            ledger.change_budget(declared)
+            on_status(
+                f"budget of study {loaded.name} changed from €{stored:.4f} to €{declared:.4f}"
+            )
+        elif declared is None:
+            on_status(
+                f"{loaded.path} declares no budget_eur; the study's stored budget €{stored:.4f} "
+                f"stays in force (set budget_eur to change it)"
+            )
+
+        def log_balance(step: int, summary: LedgerSummary) -> None:
+            if tracker is None or parent_run_id is None:
+                return
+            try:
+                tracker.log(
+                    parent_run_id,
+                    metrics={
+                        "budget_eur": summary.budget_eur,
+                        "budget_remaining_eur": summary.remaining_eur,
+                    },
+                    step=step,
+                )
+            except Exception as exc:  # MLflow is never fatal
+                log.warning("could not log the budget to MLflow: %s", exc)
+
+        guard = cls(
+            loaded,
+            ledger,
+            eur_per_hour=eur_per_hour,
+            estimate=reservation_estimates,
+            on_balance=log_balance,
+        )
+        guard.book_unreserved_spend(study)
+        guard.recover(study)
+        summary = ledger.summary()
+        log_balance(len(study.trials), summary)
+        on_status(
+            f"budget €{summary.budget_eur:.4f}: spent €{summary.spent_eur:.4f}, reserved by "
+            f"running trials €{summary.reserved_eur:.4f}, remaining €{summary.remaining_eur:.4f}"
+        )
+        return guard
+
+    @property
+    def active(self) -> bool:
+        return self.ledger is not None
+
+    def close(self) -> None:
+        if self.ledger is not None:
+            self.ledger.close()
+
+    # -- estimates -------------------------------------------------------------------------------
+
+    def estimates(self, study: optuna.Study) -> ReservationEstimates:
+        """The quote's estimates, recomputed when the study has completed another trial."""
+        complete = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+        if self._cached is None or self._cached[0] != complete:
+            self._cached = (complete, self._estimate(self.loaded, study))
+        return self._cached[1]
+
+    # -- admissions ------------------------------------------------------------------------------
+
+    def wrap(
+        self, objective: Callable[[optuna.Trial], tuple[float, ...]]
+    ) -> Callable[[optuna.Trial], tuple[float, ...]]:
+        """``objective`` run only when the budget admits it, and its measured cost settled."""
+        if self.ledger is None:
+            return objective
+
+        def budgeted_objective(trial: optuna.Trial) -> tuple[float, ...]:
+            key = trial_key(trial.number)
+            self.recover(trial.study)
+            estimate = self.estimates(trial.study)
+            if not self._reserve(key, estimate.trial_eur):
+                self._refuse(trial, estimate)
+            started = time.perf_counter()
+            try:
+                return objective(trial)
+            finally:
+                cost = _recorded_cost(trial.user_attrs)
+                if cost is None:
+                    cost = cost_eur_for_seconds(time.perf_counter() - started, self.eur_per_hour)
+                self._settle(key, cost, step=trial.number)
+
+        return budgeted_objective
+
+    def run_baseline(self, study: optuna.Study, evaluate: Callable[[], None]) -> bool:
+        """Run the base-model evaluation if the budget admits it; ``False`` when refused."""
+        if self.ledger is None:
+            evaluate()
+            return True
+        key = f"{BASELINE_KEY_PREFIX}{self.ledger.worker_id}"
+        if not self._reserve(key, self.estimates(study).baseline_eur):
+            return False
+        started = time.perf_counter()
+        try:
+            evaluate()
+        finally:
+            cost = _recorded_cost(study.user_attrs.get(STUDY_ATTR_BASELINE) or {}, nested=False)
+            if cost is None:
+                cost = cost_eur_for_seconds(time.perf_counter() - started, self.eur_per_hour)
+            self._settle(key, cost, step=len(study.trials))
+        return True
+
+    def _reserve(self, key: str, estimate_eur: float) -> bool:
+        assert self.ledger is not None
+        if self.ledger.reserve(key, max(estimate_eur, 1e-6)) is None:
+            return False
+        self._mine.add(key)
+        return True
+
+    def _refuse(self, trial: optuna.Trial, estimate: ReservationEstimates) -> None:
+        assert self.ledger is not None
+        summary = self.ledger.summary()
+        reason = (
+            f"{BUDGET_EXHAUSTED}: trial {trial.number} would reserve €{estimate.trial_eur:.4f} "
+            f"(P90 estimate) but €{summary.remaining_eur:.4f} of the budget "
+            f"€{summary.budget_eur:.4f} remains (spent €{summary.spent_eur:.4f}, reserved by "
+            f"running trials €{summary.reserved_eur:.4f}); no new trial starts in this worker"
+        )
+        trial.set_user_attr(ATTR_METRICS, {"cost_eur_trial": 0.0})
+        trial.set_user_attr(ATTR_FAIL_REASON, reason)
+        trial.study.stop()
+        if self._on_balance is not None:
+            self._on_balance(trial.number, summary)
+        raise optuna.TrialPruned(reason)
+
+    def _settle(self, key: str, cost_eur: float, *, step: int) -> None:
+        """Never raises: a reservation left open is settled later by ``recover``."""
+        assert self.ledger is not None
+        try:
+            self.ledger.settle(key, cost_eur)
+            self._mine.discard(key)
+            if self._on_balance is not None:
+                self._on_balance(step, self.ledger.summary())
+        except BudgetError as exc:
+            log.warning("could not settle %s in the budget ledger (recovered later): %s", key, exc)
+
+    # -- recovery --------------------------------------------------------------------------------
+
+    def book_unreserved_spend(self, study: optuna.Study) -> None:
+        """Book the recorded costs of finished trials (and of the base-model evaluation) that have
+        no ledger entry: they ran before the study had a budget, or under a worker without one."""
+        assert self.ledger is not None
+        keys = {e.key for e in self.ledger.entries()}
+        for t in study.get_trials(deepcopy=False):
+            cost = _recorded_cost(t.user_attrs)
+            if t.state.is_finished() and cost and trial_key(t.number) not in keys:
+                self.ledger.record_spent(trial_key(t.number), cost)
+        baseline_cost = _recorded_cost(
+            study.user_attrs.get(STUDY_ATTR_BASELINE) or {}, nested=False
+        )
+        if baseline_cost and not any(k.startswith(BASELINE_KEY_PREFIX) for k in keys):
+            self.ledger.record_spent(PRIOR_BASELINE_KEY, baseline_cost)
+
+    def recover(self, study: optuna.Study) -> None:
+        """Settle other workers' reservations of trials Optuna has finished (at their recorded
+        cost), then charge in full the reservations too old to belong to a live trial."""
+        assert self.ledger is not None
+        open_keys = [
+            e.key
+            for e in self.ledger.entries()
+            if e.state == "reserved" and e.key not in self._mine
+        ]
+        numbers = {
+            int(k.removeprefix(TRIAL_KEY_PREFIX)): k
+            for k in open_keys
+            if k.startswith(TRIAL_KEY_PREFIX) and k.removeprefix(TRIAL_KEY_PREFIX).isdigit()
+        }
+        if numbers:
+            for t in study.get_trials(deepcopy=False):
+                cost = _recorded_cost(t.user_attrs)
+                if t.number in numbers and t.state.is_finished() and cost is not None:
+                    try:
+                        self.ledger.settle(numbers[t.number], cost)
+                    except ReservationStateError:
+                        pass  # its worker settled it meanwhile
+        if open_keys:
+            stale_after_s = (
+                STALE_AFTER_P90_TRIALS * self.estimates(study).trial_seconds + GRACE_PERIOD_S
+            )
+            self.ledger.settle_stale(stale_after_s)
+
+
+def _micro(amount_eur: float) -> int:
+    return to_micro_eur(amount_eur, name="budget_eur", allow_zero=True)
+
+
+def _recorded_cost(attrs: dict[str, Any], *, nested: bool = True) -> float | None:
+    """``cost_eur_trial`` from a trial's user attributes (``metrics``) or a baseline record."""
+    record = attrs.get(ATTR_METRICS, {}) if nested else attrs
+    cost = record.get("cost_eur_trial") if isinstance(record, dict) else None
+    return float(cost) if isinstance(cost, (int, float)) else None
