@@ -94,6 +94,8 @@ def project_training(
     ctx: PricingContext,
     *,
     trial_adapter_fraction: float | None = None,
+    target_instance: str | None = None,
+    target_pricing: str | None = None,
 ) -> ProjectedTraining:
     """Price fine-tuning ``settings`` at the study's full scale on its target instance.
 
@@ -113,12 +115,13 @@ def project_training(
     tokens = proj.dataset_tokens * settings.epochs
     flops = cost_models.training_flops(params, tokens, proj.method, adapter_params=adapter)
     target = study.hardware.target
-    offer = ctx.catalog.offer(target.instance, provider=target.provider, region=target.region)
+    offer = target_offer(study, ctx, target_instance)
+    pricing = target_pricing or target.pricing
     gpu = cost_models.gpu_spec(offer.gpu_model)
     mfu = target.mfu if target.mfu is not None else cost_models.default_mfu(proj.method, gpu.name)
     gpu_hours = cost_models.gpu_hours(flops, gpu, mfu)
     instance_hours = gpu_hours / max(int(offer.gpu_count), 1)
-    rate = cost_models.eur_per_hour(offer, target.pricing, ctx.fx)
+    rate = cost_models.eur_per_hour(offer, pricing, ctx.fx)
     return ProjectedTraining(
         train_flops_projected=flops,
         gpu_hours_train_projected=gpu_hours,
@@ -130,7 +133,162 @@ def project_training(
         target_instance=f"{offer.provider}/{offer.instance_type}",
         target_gpu=gpu.name,
         target_gpu_count=int(offer.gpu_count),
-        target_pricing=target.pricing,
+        target_pricing=pricing,
         target_eur_per_hour=rate,
         mfu=mfu,
+    )
+
+
+def target_offer(study: Study, ctx: PricingContext, instance: str | None = None) -> Any:
+    """The catalog offer full-scale training is priced on (a sampled instance, or the study's)."""
+    target = study.hardware.target
+    if instance is not None and instance != target.instance:
+        return ctx.catalog.offer(instance)
+    return ctx.catalog.offer(target.instance, provider=target.provider, region=target.region)
+
+
+def _projection_shape(study: Study) -> Any:
+    proj = study.projection
+    return cost_models.model_shape(proj.model) if proj.model else float(proj.params)
+
+
+@dataclass(frozen=True)
+class MemoryFit:
+    """Does the full-scale fine-tune fit the target instance's GPUs?"""
+
+    need_gib_per_gpu: float
+    have_gib_per_gpu: float
+    instance: str
+
+    @property
+    def fits(self) -> bool:
+        return self.need_gib_per_gpu <= self.have_gib_per_gpu
+
+    def reason(self) -> str:
+        return (
+            f"does not fit: the full-scale fine-tune needs {self.need_gib_per_gpu:.1f} GiB per GPU "
+            f"(10% margin included) and {self.instance} has {self.have_gib_per_gpu:g} GiB per GPU"
+        )
+
+
+def training_memory_fit(
+    study: Study,
+    settings: LoraSettings,
+    ctx: PricingContext,
+    *,
+    target_instance: str | None = None,
+    safety_margin: float = 0.1,
+) -> MemoryFit:
+    """The cost model's memory estimate of the full-scale fine-tune against the target's GPUs.
+
+    Data-parallel training replicates the model on every GPU, so the whole estimate must fit
+    one GPU (the optimizer state of a LoRA is small; sharding would only change that for full).
+    """
+    proj = study.projection
+    shape = _projection_shape(study)
+    adapter = (
+        float(cost_models.lora_adapter_params(shape, settings.r, settings.target_modules))
+        if proj.method != "full" and not isinstance(shape, float)
+        else 0.0
+    )
+    memory = cost_models.training_memory_bytes(
+        shape, proj.method, adapter_params=adapter, seq_len=proj.seq_len, batch=proj.micro_batch
+    )
+    offer = target_offer(study, ctx, target_instance)
+    return MemoryFit(
+        need_gib_per_gpu=memory.total_bytes * (1 + safety_margin) / 2**30,
+        have_gib_per_gpu=float(offer.gpu_memory_gib),
+        instance=f"{offer.provider}/{offer.instance_type}",
+    )
+
+
+@dataclass(frozen=True)
+class ProjectedServing:
+    """Serving the full-scale model at a quantization level, at the study's traffic."""
+
+    weight_dtype: str
+    serving_instance: str
+    serving_gpu: str
+    serving_pricing: str
+    serving_eur_per_hour: float
+    serving_replicas: int
+    serving_memory_gib: float
+    serving_tokens_per_second: float
+    cost_eur_per_mtok_serving: float
+    cost_eur_serving_month: float
+    fits_serving_instance: bool
+    chosen_by: str
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            "serving_memory_gib": self.serving_memory_gib,
+            "serving_tokens_per_second": self.serving_tokens_per_second,
+            "cost_eur_per_mtok_serving": self.cost_eur_per_mtok_serving,
+            "cost_eur_serving_month": self.cost_eur_serving_month,
+            "serving_replicas": float(self.serving_replicas),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def project_serving(study: Study, weight_dtype: str, ctx: PricingContext) -> ProjectedServing:
+    """Price serving ``projection.model`` with weights in ``weight_dtype`` (fp32 ... int4).
+
+    On ``serving.instance`` when the study names one and the model fits it; otherwise on the
+    cheapest catalog instance that fits (``cost_models.cheapest_instance``), ranked by € per month.
+    """
+    serving = study.serving
+    if serving is None:
+        raise ValueError("the study has no `serving` section")
+    shape = _projection_shape(study)
+    shape = cost_models.model_shape(shape) if isinstance(shape, str) else shape
+    if isinstance(shape, float):
+        from cost_models._memory import as_shape
+
+        shape = as_shape(shape)
+    kw = {"batch": serving.batch, "seq_len": serving.seq_len}
+    fits = True
+    if serving.instance is not None:
+        offer = ctx.catalog.offer(
+            serving.instance, provider=serving.provider, region=serving.region
+        )
+        try:
+            est = cost_models.serving_cost(
+                shape, weight_dtype, offer, serving.pricing, ctx.fx, serving.tokens_per_month, **kw
+            )
+            return _serving(est, weight_dtype, True, "serving.instance")
+        except cost_models.errors.InvalidInputError:
+            fits = False
+    workload = cost_models.ServingWorkload(
+        shape, serving.tokens_per_month, weight_dtype=weight_dtype, **kw
+    )
+    placement = cost_models.cheapest_instance(
+        ctx.catalog,
+        workload,
+        ctx.fx,
+        pricing=serving.pricing,
+        providers=[serving.provider] if serving.provider else None,
+    )
+    offer = placement.chosen.offer
+    est = cost_models.serving_cost(
+        shape, weight_dtype, offer, serving.pricing, ctx.fx, serving.tokens_per_month, **kw
+    )
+    return _serving(est, weight_dtype, fits, "cheapest instance that fits")
+
+
+def _serving(est: Any, weight_dtype: str, fits: bool, chosen_by: str) -> ProjectedServing:
+    return ProjectedServing(
+        weight_dtype=weight_dtype,
+        serving_instance=f"{est.offer.provider}/{est.offer.instance_type}",
+        serving_gpu=str(est.offer.gpu_model),
+        serving_pricing=str(est.pricing),
+        serving_eur_per_hour=est.eur_per_hour,
+        serving_replicas=est.replicas,
+        serving_memory_gib=est.memory.total_bytes / 2**30,
+        serving_tokens_per_second=est.decode.tokens_per_second,
+        cost_eur_per_mtok_serving=est.eur_per_million_tokens,
+        cost_eur_serving_month=est.eur_per_month,
+        fits_serving_instance=fits,
+        chosen_by=chosen_by,
     )

@@ -48,6 +48,49 @@ COST_METRICS: dict[str, MetricInfo] = {
             "minimize",
             "Training FLOPs of the full-scale fine-tune (LoRA ~ 4*N*D + adapter terms).",
         ),
+        MetricInfo(
+            "cost_eur_serving_month",
+            "EUR/month",
+            "minimize",
+            "Serving the full-scale model at this quantization level at the study's traffic "
+            "(always-on replicas on the serving instance).",
+        ),
+        MetricInfo(
+            "cost_eur_per_mtok_serving",
+            "EUR/Mtoken",
+            "minimize",
+            "EUR per million generated tokens at full load on the serving instance.",
+        ),
+        MetricInfo(
+            "serving_memory_gib",
+            "GiB",
+            "minimize",
+            "GPU memory to serve the full-scale model: weights at the quantization level + KV cache.",
+        ),
+        MetricInfo(
+            "serving_tokens_per_second",
+            "tokens/s",
+            "maximize",
+            "Decode throughput bound of one serving replica (memory-bandwidth bound x MBU).",
+        ),
+        MetricInfo(
+            "model_size_bytes",
+            "bytes",
+            "minimize",
+            "Measured size of the trial model's weights at its quantization level.",
+        ),
+        MetricInfo(
+            "train_memory_gib_projected",
+            "GiB",
+            "minimize",
+            "GPU memory per GPU of the full-scale fine-tune on the target instance.",
+        ),
+        MetricInfo(
+            "cost_eur_saved_by_cache",
+            "EUR",
+            "maximize",
+            "What the cached work this trial reused cost when it was first done (not charged again).",
+        ),
         MetricInfo("wall_seconds", "s", "minimize", "Wall time of the whole trial."),
         MetricInfo("train_seconds", "s", "minimize", "Wall time of LoRA training."),
         MetricInfo("eval_seconds", "s", "minimize", "Wall time of lm-eval evaluation."),
@@ -62,6 +105,17 @@ COST_METRICS: dict[str, MetricInfo] = {
         ),
     ]
 }
+
+
+#: Metrics that need the study's ``serving`` section.
+SERVING_METRICS: frozenset[str] = frozenset(
+    {
+        "cost_eur_serving_month",
+        "cost_eur_per_mtok_serving",
+        "serving_memory_gib",
+        "serving_tokens_per_second",
+    }
+)
 
 
 def quality_metric(name: str) -> MetricInfo:

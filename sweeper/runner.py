@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
-import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,26 +18,44 @@ from typing import Any
 
 import optuna
 
-from sweeper.costing import (
-    PricingContext,
-    cost_eur_for_seconds,
-    project_training,
-    trial_hardware_price,
-)
+from sweeper.costing import PricingContext, cost_eur_for_seconds, trial_hardware_price
 from sweeper.provenance import provenance_tags
-from sweeper.search import lora_settings, suggest
-from sweeper.storage import open_storage, open_study
+from sweeper.storage import StopAtTotalTrials, open_storage, open_study
 from sweeper.study import LoadedStudy
+from sweeper.sync import sync_quietly
 from sweeper.tracking import Tracker, storage_id
 
 log = logging.getLogger(__name__)
 
-#: Trial user-attribute keys (the storage side of every trial's record).
-ATTR_METRICS = "metrics"
-ATTR_FAIL_REASON = "fail_reason"
-ATTR_MLFLOW_RUN = "mlflow_run_id"
-ATTR_PROJECTION = "projection"
-STUDY_ATTR_BASELINE = "baseline"
+# Trial user-attribute keys (the storage side of every trial's record) live with the objective.
+from sweeper.recipe import (  # noqa: E402
+    ATTR_FAIL_REASON,
+    ATTR_METRICS,
+    ATTR_MLFLOW_RUN,
+    ATTR_PROJECTION,
+    STUDY_ATTR_BASELINE,
+    RecipeObjective,
+    WorkCache,
+    constraints_func,
+    default_cache_dir,
+    score_metrics,
+)
+
+__all__ = [
+    "ATTR_FAIL_REASON",
+    "ATTR_METRICS",
+    "ATTR_MLFLOW_RUN",
+    "ATTR_PROJECTION",
+    "STUDY_ATTR_BASELINE",
+    "RecipeObjective",
+    "SweepSummary",
+    "TrialReport",
+    "make_sampler",
+    "run_sweep",
+    "score_metrics",
+    "spent_eur",
+    "trial_states",
+]
 
 
 @dataclass
@@ -65,16 +81,44 @@ class SweepSummary:
     reports: list[TrialReport] = field(default_factory=list)
 
 
+class _ConstrainedRandomSampler(optuna.samplers.RandomSampler):
+    """Random search that still records constraint values, so ``best_trials`` skips infeasible ones."""
+
+    def __init__(self, seed: int, constraints: Callable[[Any], Any] | None) -> None:
+        super().__init__(seed=seed)
+        self._constraints = constraints
+
+    def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001
+        if self._constraints is not None:
+            from optuna.samplers._base import _process_constraints_after_trial
+
+            _process_constraints_after_trial(self._constraints, study, trial, state)
+        super().after_trial(study, trial, state, values)
+
+
 def make_sampler(loaded: LoadedStudy, seed: int) -> optuna.samplers.BaseSampler:
+    """The study's sampler, seeded, with the study's constraints when it declares any.
+
+    TPE is multivariate with ``group=True``: the recipe space is conditional (merge parameters
+    exist only when merging), and grouping models each branch on its own.
+    """
     cfg = loaded.spec.sampler
+    n = len(loaded.spec.constraints)
+    constraints = constraints_func(n) if n else None
     if cfg.name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
+        return _ConstrainedRandomSampler(seed, constraints)
     if cfg.name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed)
+        return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints)
     if cfg.name == "gp":
-        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=cfg.n_startup_trials)
+        return optuna.samplers.GPSampler(
+            seed=seed, n_startup_trials=cfg.n_startup_trials, constraints_func=constraints
+        )
     return optuna.samplers.TPESampler(
-        seed=seed, n_startup_trials=cfg.n_startup_trials, multivariate=True
+        seed=seed,
+        n_startup_trials=cfg.n_startup_trials,
+        multivariate=True,
+        group=True,
+        constraints_func=constraints,
     )
 
 
@@ -92,168 +136,6 @@ def trial_states(study: optuna.Study) -> dict[str, int]:
     return dict(Counter(t.state.name for t in study.trials))
 
 
-class LoraObjective:
-    """One trial: sample LoRA settings, train, evaluate, measure, price, log."""
-
-    def __init__(
-        self,
-        loaded: LoadedStudy,
-        ctx: PricingContext,
-        tracker: Tracker | None,
-        parent_run_id: str | None,
-        model_path: str,
-    ) -> None:
-        self.loaded = loaded
-        self.ctx = ctx
-        self.tracker = tracker
-        self.parent_run_id = parent_run_id
-        self.model_path = model_path
-        self.hw = trial_hardware_price(loaded.spec, ctx)
-        self.base_tags = provenance_tags(loaded.sha256, loaded.spec.seed, ctx.provenance())
-
-    def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
-        spec = self.loaded.spec
-        started = time.perf_counter()
-        settings = lora_settings(suggest(trial, spec.search_space))
-        projection = project_training(spec, settings, self.ctx)
-        trial.set_user_attr(ATTR_PROJECTION, projection.as_dict())
-        params = {
-            **settings.as_params(),
-            "max_steps": settings.epochs * spec.training.steps_per_epoch,
-            "batch_size": spec.training.batch_size,
-            "seq_len": spec.training.seq_len,
-            "model": spec.model.path,
-            "trial_hardware": self.hw.name,
-            "trial_eur_per_hour": round(self.hw.eur_per_hour, 6),
-            "target_instance": projection.target_instance,
-            "target_pricing": projection.target_pricing,
-            "target_eur_per_hour": round(projection.target_eur_per_hour, 6),
-            "target_mfu": projection.mfu,
-            "projection_params": projection.target_params,
-            "projection_tokens": projection.target_tokens,
-        }
-        seed = spec.seed + trial.number
-        run_id = self._start_run(trial.number, params, seed)
-        if run_id is not None:
-            trial.set_user_attr(ATTR_MLFLOW_RUN, run_id)
-        try:
-            metrics = self._train_and_evaluate(settings, seed)
-        except Exception as exc:
-            wall = time.perf_counter() - started
-            reason = f"{type(exc).__name__}: {exc}"
-            failed_metrics = {
-                "wall_seconds": wall,
-                "cost_eur_trial": cost_eur_for_seconds(wall, self.hw.eur_per_hour),
-                **projection.metrics(),
-            }
-            trial.set_user_attr(ATTR_METRICS, failed_metrics)
-            trial.set_user_attr(ATTR_FAIL_REASON, reason)
-            self._end_run(
-                run_id,
-                "FAIL",
-                failed_metrics,
-                {
-                    "sweeper.fail_reason": reason[:4000],
-                    "sweeper.traceback": traceback.format_exc()[-4000:],
-                },
-            )
-            raise
-        wall = time.perf_counter() - started
-        metrics.update(projection.metrics())
-        metrics["wall_seconds"] = wall
-        metrics["cost_eur_trial"] = cost_eur_for_seconds(wall, self.hw.eur_per_hour)
-        trial.set_user_attr(ATTR_METRICS, metrics)
-        self._end_run(run_id, "COMPLETE", metrics, {})
-        return tuple(float(metrics[name]) for name in self.loaded.objective_names)
-
-    def _train_and_evaluate(self, settings: Any, seed: int) -> dict[str, float]:
-        import objectives
-        from objectives import LoraTrainConfig, LoraTrialInputs
-
-        spec = self.loaded.spec
-        config = LoraTrainConfig(
-            r=settings.r,
-            alpha=settings.alpha,
-            learning_rate=settings.learning_rate,
-            target_modules=settings.target_modules,
-            max_steps=settings.epochs * spec.training.steps_per_epoch,
-            batch_size=spec.training.batch_size,
-            seq_len=spec.training.seq_len,
-            seed=seed,
-            lora_dropout=settings.dropout,
-            warmup_ratio=spec.training.warmup_ratio,
-        )
-        out = objectives.run_lora_trial(
-            LoraTrialInputs(
-                model=self.model_path,
-                lora=config,
-                train_file=self.loaded.train_file,
-                tasks=tuple(spec.eval.tasks.values()),
-                eval_limit=spec.eval.limit,
-                eval_batch_size=spec.eval.batch_size,
-            )
-        )
-        metrics = score_metrics(spec.eval.tasks, out.scores)
-        metrics.update(
-            {
-                "train_seconds": out.train.train_seconds,
-                "eval_seconds": out.eval_seconds,
-                "tokens_trained": float(out.train.tokens_trained),
-                "tokens_evaluated": float(out.tokens_evaluated),
-                "peak_memory_bytes": float(out.peak_memory_bytes),
-                "trainable_params": float(out.train.trainable_params),
-                "load_seconds": float(out.load_seconds),
-                "train_loss_final": float(out.train.final_loss),
-            }
-        )
-        return metrics
-
-    # --- MLflow, never fatal: results are in the Optuna storage either way ---------------------
-
-    def _start_run(self, number: int, params: dict[str, Any], seed: int) -> str | None:
-        if self.tracker is None or self.parent_run_id is None:
-            return None
-        tags = dict(self.base_tags)
-        tags["sweeper.seed"] = str(seed)
-        try:
-            return self.tracker.start_trial(self.parent_run_id, number, params, tags)
-        except Exception as exc:
-            log.warning(
-                "MLflow is unreachable (%s); trial %d is kept in the study storage only",
-                exc,
-                number,
-            )
-            return None
-
-    def _end_run(
-        self, run_id: str | None, state: str, metrics: dict[str, float], tags: dict[str, str]
-    ) -> None:
-        if self.tracker is None or run_id is None:
-            return
-        try:
-            self.tracker.end_trial(run_id, state, metrics, tags)
-        except Exception as exc:
-            log.warning("MLflow is unreachable (%s); the trial stays in the study storage", exc)
-
-
-def score_metrics(tasks: dict[str, str], scores: dict[str, Any]) -> dict[str, float]:
-    """Flatten lm-eval scores: ``quality``, ``quality_stderr`` and ``quality_<sub-metric>``."""
-    out: dict[str, float] = {}
-    for metric, task in tasks.items():
-        score = scores[task]
-        out[metric] = float(score.value)
-        stderr = float(score.stderr) if score.stderr is not None else math.nan
-        out[f"{metric}_stderr"] = stderr
-        for sub, value in (score.all_metrics or {}).items():
-            if (
-                sub != score.metric
-                and isinstance(value, (int, float))
-                and not sub.endswith("_stderr")
-            ):
-                out[f"{metric}_{sub}"] = float(value)
-    return out
-
-
 def run_sweep(
     loaded: LoadedStudy,
     *,
@@ -264,8 +146,14 @@ def run_sweep(
     baseline: bool = True,
     on_trial: Callable[[TrialReport, optuna.Study], None] | None = None,
     on_status: Callable[[str], None] | None = None,
+    cache_dir: Path | None = None,
+    total_trials: int | None = None,
 ) -> SweepSummary:
-    """Add ``n_trials`` trials to the study (creating or resuming it) and log them to MLflow."""
+    """Add ``n_trials`` trials to the study (creating or resuming it) and log them to MLflow.
+
+    With ``total_trials``, run trials until the study has that many finished ones instead (see
+    ``StopAtTotalTrials``): what each of several workers sharing the study does.
+    """
     from objectives import resolve_model_path
     from sweeper.budget_guard import BudgetGuard  # imports this module: import it late
 
@@ -295,6 +183,7 @@ def run_sweep(
                 "search_space": loaded.spec.search_space.model_dump_json()[:6000],
             },
             tags=provenance_tags(loaded.sha256, loaded.spec.seed, ctx.provenance()),
+            storage_url=storage_url,  # workers agree on one parent run through the storage
         )
     budget = BudgetGuard.open(
         loaded,
@@ -314,7 +203,8 @@ def run_sweep(
         if not budget.run_baseline(study, evaluate):
             status("budget: the base-model evaluation does not fit in what remains; skipped")
 
-    objective = LoraObjective(loaded, ctx, tracker, parent_id, model_path)
+    cache = WorkCache(cache_dir or loaded.spec.cache_dir or default_cache_dir())
+    objective = RecipeObjective(loaded, ctx, tracker, parent_id, model_path, cache)
     objective = budget.wrap(objective)  # reserve before each trial, settle after (budget_guard)
     reports: list[TrialReport] = []
     tagged_front: set[int] | None = None  # None: no Pareto tags written in this process yet
@@ -340,16 +230,29 @@ def run_sweep(
                     step=frozen.number,
                 )
                 tagged_front = _tag_pareto_front(tracker, st, tagged_front)
+                if tracker.missed:  # MLflow answers again: write the trials it missed
+                    sync_quietly(st, tracker, parent_id, storage_url)
             except Exception as exc:  # never fatal
                 log.warning("could not log spend to MLflow: %s", exc)
         if on_trial is not None:
             on_trial(report, st)
 
-    status(f"running {n_trials} trial(s)")
+    stop_at = None if total_trials is None else StopAtTotalTrials(total_trials)
+    status(
+        f"running {n_trials} trial(s)"
+        if stop_at is None
+        else f"running trials until the study has {total_trials} finished"
+    )
     try:
-        study.optimize(objective, n_trials=n_trials, catch=(Exception,), callbacks=[after_trial])
+        if stop_at is None:
+            study.optimize(
+                objective, n_trials=n_trials, catch=(Exception,), callbacks=[after_trial]
+            )
+        elif not stop_at.reached(study):
+            study.optimize(objective, catch=(Exception,), callbacks=[after_trial, stop_at])
     finally:
         if tracker is not None and parent_id is not None:
+            sync_quietly(study, tracker, parent_id, storage_url)  # e.g. a killed worker's run
             try:
                 _log_parent_summary(tracker, parent_id, study, loaded)
                 tracker.end_parent(parent_id)

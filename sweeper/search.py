@@ -12,7 +12,7 @@ from typing import Any
 import optuna
 
 from sweeper.study import TARGET_MODULE_PRESETS, Choices, Fixed, Range
-from sweeper.study._schema import SEARCHABLE, SearchSpace
+from sweeper.study._schema import CONDITIONAL, DENSITY_METHODS, SEARCHABLE, SearchSpace
 
 _INTEGER_DIMENSIONS = {"lora_r", "epochs"}
 
@@ -33,6 +33,8 @@ def distributions(space: SearchSpace) -> dict[str, optuna.distributions.BaseDist
     out: dict[str, optuna.distributions.BaseDistribution] = {}
     for name in SEARCHABLE:
         dim = getattr(space, name)
+        if dim is None:
+            continue
         if isinstance(dim, Choices):
             out[name] = optuna.distributions.CategoricalDistribution(
                 [_label(c) for c in dim.choices]
@@ -58,10 +60,20 @@ def fixed_values(space: SearchSpace) -> dict[str, Any]:
 
 
 def suggest(trial: optuna.trial.BaseTrial, space: SearchSpace) -> dict[str, Any]:
-    """Sample every searched dimension on ``trial``; return all dimensions (fixed ones included)."""
+    """Sample every searched dimension on ``trial``; return all active dimensions.
+
+    Conditional dimensions (``merge_weight`` only when merging, ``merge_density`` only for
+    ties/DARE) are neither sampled nor returned when inactive, so Optuna's samplers see a
+    conditional space (TPE's ``group=True`` models each branch apart).
+    """
     params = fixed_values(space)
     for name, dist in distributions(space).items():
+        if name in CONDITIONAL and not CONDITIONAL[name](params):
+            continue
         params[name] = _suggest_one(trial, name, dist)
+    for name, active in CONDITIONAL.items():
+        if name in params and not active(params):
+            del params[name]
     return params
 
 
@@ -112,4 +124,46 @@ def lora_settings(params: dict[str, Any]) -> LoraSettings:
         target_modules=_modules(label),
         epochs=int(params["epochs"]),
         dropout=float(params["lora_dropout"]),
+    )
+
+
+@dataclass(frozen=True)
+class RecipeSettings:
+    """One post-training recipe: a LoRA, an optional merge, a quantization level, a target."""
+
+    lora: LoraSettings
+    merge_method: str
+    merge_weight: float | None
+    merge_density: float | None
+    quantization: str
+    target_instance: str | None
+    target_pricing: str | None
+
+    @property
+    def merges(self) -> bool:
+        return self.merge_method != "none"
+
+    def as_params(self) -> dict[str, Any]:
+        out = self.lora.as_params()
+        out["merge_method"] = self.merge_method
+        if self.merge_weight is not None:
+            out["merge_weight"] = self.merge_weight
+        if self.merge_density is not None:
+            out["merge_density"] = self.merge_density
+        out["quantization"] = self.quantization
+        return out
+
+
+def recipe_settings(params: dict[str, Any]) -> RecipeSettings:
+    """The recipe of a trial's parameters (as returned by ``suggest``)."""
+    method = str(params.get("merge_method", "none"))
+    merging = method != "none"
+    return RecipeSettings(
+        lora=lora_settings(params),
+        merge_method=method,
+        merge_weight=float(params["merge_weight"]) if merging else None,
+        merge_density=(float(params["merge_density"]) if method in DENSITY_METHODS else None),
+        quantization=str(params.get("quantization", "fp32")),
+        target_instance=params.get("target_instance"),
+        target_pricing=params.get("target_pricing"),
     )

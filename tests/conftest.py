@@ -43,6 +43,15 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _isolated_work_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own trial-work cache (adapters, evaluations): no hits across tests,
+    and nothing written into the checkout. Subprocesses inherit it through the environment."""
+    folder = tmp_path / "work-cache"
+    monkeypatch.setenv("SWEEPER_WORK_CACHE", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     from objectives import make_tiny_random_model

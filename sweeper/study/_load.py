@@ -151,6 +151,7 @@ def _check_references(path: Path, spec: Study) -> None:
             catalog.offer(hw.instance, provider=hw.provider, region=hw.region)
         except CostModelError as exc:
             raise StudyFileError(path, f"{field}.instance", hw.instance, str(exc)) from None
+    _check_recipe_references(path, spec, catalog)
     if spec.projection.model is not None:
         from cost_models import model_shape
 
@@ -160,6 +161,98 @@ def _check_references(path: Path, spec: Study) -> None:
             raise StudyFileError(
                 path, "projection.model", spec.projection.model, str(exc)
             ) from None
+
+
+def _check_recipe_references(path: Path, spec: Study, catalog: Any) -> None:
+    """Searched instances and pricing models have prices; partners' data and folders exist."""
+    from cost_models.errors import CostModelError
+    from sweeper.study._schema import Choices, Fixed
+
+    def values(dim: Any, default: Any) -> list[Any]:
+        if dim is None:
+            return [default]
+        return (
+            list(dim.choices)
+            if isinstance(dim, Choices)
+            else [dim.value]
+            if isinstance(dim, Fixed)
+            else []
+        )
+
+    target = spec.hardware.target
+    space = spec.search_space
+    searched_instances = space.target_instance is not None
+    offers = {}
+    for name in values(space.target_instance, target.instance):
+        try:
+            offers[name] = catalog.offer(
+                name,
+                provider=None if searched_instances else target.provider,
+                region=None if searched_instances else target.region,
+            )
+        except CostModelError as exc:
+            raise StudyFileError(path, "search_space.target_instance", name, str(exc)) from None
+    for name, offer in offers.items():
+        for pricing in values(space.target_pricing, target.pricing):
+            if offer.price_per_hour(pricing) is None:
+                field = (
+                    "search_space.target_pricing"
+                    if space.target_pricing
+                    else "hardware.target.pricing"
+                )
+                priced = [
+                    p
+                    for p in ("on_demand", "spot", "reserved_1y", "reserved_3y")
+                    if offer.price_per_hour(p) is not None
+                ]
+                raise StudyFileError(
+                    path,
+                    field,
+                    pricing,
+                    f"the catalog has no {pricing} price for {offer.provider}/{name}; "
+                    f"priced there: {', '.join(priced) or 'none'}",
+                )
+    if spec.serving is not None and spec.serving.instance is not None:
+        try:
+            offer = catalog.offer(
+                spec.serving.instance, provider=spec.serving.provider, region=spec.serving.region
+            )
+        except CostModelError as exc:
+            raise StudyFileError(
+                path, "serving.instance", spec.serving.instance, str(exc)
+            ) from None
+        if offer.price_per_hour(spec.serving.pricing) is None:
+            raise StudyFileError(
+                path,
+                "serving.pricing",
+                spec.serving.pricing,
+                f"the catalog has no {spec.serving.pricing} price for {spec.serving.instance}",
+            )
+    if spec.merge is not None:
+        for i, partner in enumerate(spec.merge.partners):
+            if partner.train is not None:
+                _resolve_data_file(path, f"merge.partners.{i}.train", partner.train)
+            elif partner.path is not None:
+                folder = Path(partner.path)
+                if not folder.is_absolute():
+                    folder = (path.parent / folder).resolve()
+                if not (folder / "config.json").is_file():
+                    raise StudyFileError(
+                        path,
+                        f"merge.partners.{i}.path",
+                        partner.path,
+                        f"no model folder with config.json at {folder}",
+                    )
+
+
+def resolve_partner_train(study: LoadedStudy, partner: Any) -> Path:
+    """The training file of a merge partner the study trains itself."""
+    return _resolve_data_file(study.path, "merge.partners.train", partner.train)
+
+
+def resolve_partner_path(study: LoadedStudy, partner: Any) -> Path:
+    folder = Path(partner.path)
+    return folder if folder.is_absolute() else (study.path.parent / folder).resolve()
 
 
 # --- pydantic errors -> one line ---------------------------------------------------------------
@@ -185,12 +278,27 @@ def _to_study_error(path: Path, raw: dict[str, Any], exc: ValidationError) -> St
 
 def _fields_at(model: type[BaseModel], loc: list[str]) -> list[str]:
     for part in loc:
+        if part.isdigit():  # an item of a list field: same model
+            continue
         field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        found = _model_in(getattr(field, "annotation", None))
+        if found is None:
             return []
-        model = annotation
+        model = found
     return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside ``X``, ``X | None`` or ``list[X]``, if any."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _lookup(raw: Any, loc: list[str], default: Any) -> Any:

@@ -12,9 +12,17 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sweeper.metrics import COST_METRICS, Direction
+from sweeper.metrics import COST_METRICS, SERVING_METRICS, Direction
 
 PricingModel = Literal["on_demand", "spot", "reserved_1y", "reserved_3y"]
+PRICING_MODELS: tuple[str, ...] = ("on_demand", "spot", "reserved_1y", "reserved_3y")
+
+#: Quantization levels a recipe may apply before evaluation (``objectives.QUANT_LEVELS``).
+QUANT_LEVELS: tuple[str, ...] = ("fp32", "bf16", "fp16", "int8", "int4")
+#: Merge methods (mergekit's), plus ``none`` for a recipe that does not merge.
+MERGE_METHODS: tuple[str, ...] = ("none", "linear", "slerp", "ties", "dare_ties", "dare_linear")
+#: Merge methods that trim task vectors and so take a ``merge_density``.
+DENSITY_METHODS: tuple[str, ...] = ("ties", "dare_ties", "dare_linear")
 
 #: Named sets of LoRA target modules (Llama-style module names). A list of module names also works.
 TARGET_MODULE_PRESETS: dict[str, list[str] | str] = {
@@ -75,6 +83,21 @@ SEARCHABLE: dict[str, str] = {
     "target_modules": f"LoRA target modules: presets {sorted(TARGET_MODULE_PRESETS)} or lists of module names",
     "epochs": "passes over the training steps (scales local steps and projected tokens): positive integers",
     "lora_dropout": "LoRA dropout: numbers in [0, 1)",
+    "merge_method": f"merge the fine-tune with `merge.partners`: {', '.join(MERGE_METHODS)}",
+    "merge_weight": "the fine-tune's share of the merge, in (0, 1]; partners share the rest "
+    "(slerp: 1 - t); sampled only when merging",
+    "merge_density": "fraction of each task vector kept, in (0, 1]; sampled only for "
+    f"{', '.join(DENSITY_METHODS)}",
+    "quantization": f"weights served at: {', '.join(QUANT_LEVELS)}",
+    "target_instance": "the catalog instance full-scale training is priced on (overrides "
+    "hardware.target.instance)",
+    "target_pricing": f"its pricing model: {', '.join(PRICING_MODELS)}",
+}
+
+#: Dimensions that exist only when another dimension has certain values: name -> predicate.
+CONDITIONAL: dict[str, Any] = {
+    "merge_weight": lambda params: params.get("merge_method", "none") != "none",
+    "merge_density": lambda params: params.get("merge_method", "none") in DENSITY_METHODS,
 }
 
 
@@ -101,6 +124,12 @@ class SearchSpace(_Strict):
     target_modules: Dimension = Field(default_factory=lambda: Fixed(value="q_v"))
     epochs: Dimension = Field(default_factory=lambda: Fixed(value=1))
     lora_dropout: Dimension = Field(default_factory=lambda: Fixed(value=0.0))
+    merge_method: Dimension = Field(default_factory=lambda: Fixed(value="none"))
+    merge_weight: Dimension = Field(default_factory=lambda: Fixed(value=0.5))
+    merge_density: Dimension = Field(default_factory=lambda: Fixed(value=1.0))
+    quantization: Dimension = Field(default_factory=lambda: Fixed(value="fp32"))
+    target_instance: Dimension | None = None
+    target_pricing: Dimension | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -142,6 +171,43 @@ class SearchSpace(_Strict):
                 raise ValueError(f"lora_dropout must be in [0, 1), but got {v!r}")
         return dim
 
+    @field_validator("merge_weight", "merge_density")
+    @classmethod
+    def _fractions(cls, dim: Dimension, info: Any) -> Dimension:
+        for v in _dimension_values(dim):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+                raise ValueError(f"{info.field_name} must be in (0, 1], but got {v!r}")
+        return dim
+
+    @field_validator("merge_method", "quantization", "target_pricing")
+    @classmethod
+    def _named_choice(cls, dim: Dimension | None, info: Any) -> Dimension | None:
+        if dim is None:
+            return dim
+        valid = {
+            "merge_method": MERGE_METHODS,
+            "quantization": QUANT_LEVELS,
+            "target_pricing": PRICING_MODELS,
+        }[info.field_name]
+        if isinstance(dim, Range):
+            raise ValueError(f"{info.field_name} takes `choices` or `value`, not a numeric range")
+        for v in _dimension_values(dim):
+            if v not in valid:
+                raise ValueError(
+                    f"unknown {info.field_name} {v!r}; valid values: {', '.join(valid)}"
+                )
+        return dim
+
+    @field_validator("target_instance")
+    @classmethod
+    def _instances(cls, dim: Dimension | None) -> Dimension | None:
+        if isinstance(dim, Range):
+            raise ValueError("target_instance takes `choices` or `value`, not a numeric range")
+        for v in _dimension_values(dim) if dim is not None else []:
+            if not isinstance(v, str) or not v:
+                raise ValueError(f"target_instance values must be instance names, got {v!r}")
+        return dim
+
     @field_validator("target_modules")
     @classmethod
     def _modules(cls, dim: Dimension) -> Dimension:
@@ -162,7 +228,7 @@ class SearchSpace(_Strict):
 
     @model_validator(mode="after")
     def _something_to_search(self) -> SearchSpace:
-        searched = [n for n in SEARCHABLE if not isinstance(getattr(self, n), Fixed)]
+        searched = [n for n in SEARCHABLE if isinstance(getattr(self, n), (Choices, Range))]
         if not searched:
             raise ValueError(
                 "the search space is empty: give at least one dimension `choices` or `low`/`high`"
@@ -323,12 +389,132 @@ class ProjectionSection(_Strict):
     params: float | None = Field(None, gt=0, description="Target model parameters N.")
     dataset_tokens: float = Field(gt=0, description="Training tokens per epoch at full scale, D.")
     method: Literal["lora", "qlora", "full"] = "lora"
+    seq_len: int = Field(
+        2048, gt=0, description="Tokens per training sequence at full scale (activation memory)."
+    )
+    micro_batch: int = Field(1, gt=0, description="Sequences per GPU per step at full scale.")
 
     @model_validator(mode="after")
     def _sized(self) -> ProjectionSection:
         if self.model is None and self.params is None:
             raise ValueError("give a model-shape preset `model` or a parameter count `params`")
         return self
+
+
+class PartnerLora(_Strict):
+    """A LoRA the study trains once itself (cached) on another skill's data, to merge with."""
+
+    r: int = Field(8, gt=0)
+    alpha_ratio: float = Field(2.0, gt=0, description="alpha = alpha_ratio * r")
+    learning_rate: float = Field(2e-3, gt=0)
+    target_modules: str = Field("all_linear", description="A target-module preset.")
+    epochs: int = Field(1, gt=0)
+
+    @field_validator("target_modules")
+    @classmethod
+    def _preset(cls, v: str) -> str:
+        if v not in TARGET_MODULE_PRESETS:
+            raise ValueError(
+                f"unknown target_modules preset {v!r}; valid presets: "
+                f"{', '.join(sorted(TARGET_MODULE_PRESETS))}"
+            )
+        return v
+
+
+class MergePartner(_Strict):
+    """A model merged with each trial's fine-tune: trained by the study, or a model folder."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
+    train: str | None = Field(
+        None, description="Training JSONL for a LoRA the study trains (relative or builtin:)."
+    )
+    lora: PartnerLora = Field(default_factory=PartnerLora)
+    path: str | None = Field(None, description="Or: a fine-tuned model folder to merge as is.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MergePartner:
+        if (self.train is None) == (self.path is None):
+            raise ValueError("give exactly one of `train` (a LoRA the study trains) and `path`")
+        return self
+
+
+class MergeSection(_Strict):
+    """The models each trial's fine-tune may be merged with (when `merge_method` is not none)."""
+
+    partners: list[MergePartner] = Field(min_length=1)
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> MergeSection:
+        names = [p.name for p in self.partners]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise _FieldError(f"merge.partners.{i}.name", name, "partner names must be unique")
+        return self
+
+
+class ServingSection(_Strict):
+    """Serving the full-scale model (projection.model) at each trial's quantization level."""
+
+    tokens_per_month: float = Field(gt=0, description="Generated tokens per month to serve.")
+    instance: str | None = Field(
+        None, description="Serve on this catalog instance; default: the cheapest one that fits."
+    )
+    provider: str | None = None
+    region: str | None = None
+    pricing: PricingModel = "on_demand"
+    seq_len: int = Field(4096, gt=0, description="Context held in the KV cache per sequence.")
+    batch: int = Field(8, gt=0, description="Concurrent sequences per replica.")
+
+
+#: Constraints with a name, checked by the cost model (not by a measured metric).
+NAMED_CONSTRAINTS: dict[str, str] = {
+    "fits_target_memory": "the full-scale fine-tune fits the target instance's GPU memory "
+    "(checked before a trial spends anything)",
+    "fits_serving_memory": "the served model fits `serving.instance`'s GPU memory",
+}
+
+
+class ConstraintSpec(_Strict):
+    """A feasibility rule: a metric's bound, or a named cost-model check."""
+
+    name: str | None = Field(None, description=f"One of {', '.join(NAMED_CONSTRAINTS)}.")
+    metric: str | None = Field(None, description="A metric: an eval task key or a cost metric.")
+    min: float | None = None
+    max: float | None = None
+    min_vs_baseline: float | None = Field(
+        None, description="metric >= the base model's value + this (e.g. -0.05: lose <= 5 points)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, raw: Any) -> Any:
+        return {"name": raw} if isinstance(raw, str) else raw
+
+    @model_validator(mode="after")
+    def _well_formed(self) -> ConstraintSpec:
+        if (self.name is None) == (self.metric is None):
+            raise ValueError("give either a named constraint `name` or a `metric` with a bound")
+        if self.name is not None and self.name not in NAMED_CONSTRAINTS:
+            raise ValueError(
+                f"unknown named constraint {self.name!r}; valid: {', '.join(NAMED_CONSTRAINTS)}"
+            )
+        bounds = [b for b in (self.min, self.max, self.min_vs_baseline) if b is not None]
+        if self.metric is not None and len(bounds) != 1:
+            raise ValueError("a metric constraint takes exactly one of min, max, min_vs_baseline")
+        if self.name is not None and bounds:
+            raise ValueError("a named constraint takes no bound")
+        return self
+
+    @property
+    def label(self) -> str:
+        if self.name is not None:
+            return self.name
+        if self.min is not None:
+            return f"{self.metric}>={self.min:g}"
+        if self.max is not None:
+            return f"{self.metric}<={self.max:g}"
+        return f"{self.metric}>=baseline{self.min_vs_baseline:+g}"
 
 
 class SamplerSection(_Strict):
@@ -362,6 +548,59 @@ class Study(_Strict):
     hardware: HardwareSection
     projection: ProjectionSection
     sampler: SamplerSection = Field(default_factory=SamplerSection)
+    merge: MergeSection | None = None
+    serving: ServingSection | None = None
+    constraints: list[ConstraintSpec] = Field(default_factory=list)
+    cache_dir: str | None = Field(
+        None,
+        description="Where trained LoRA adapters and evaluations are cached (default: "
+        "./.sweeper-cache, or $SWEEPER_CACHE_DIR/work).",
+    )
+
+    @model_validator(mode="after")
+    def _recipe_sections(self) -> Study:
+        merging = [m for m in _dimension_values(self.search_space.merge_method) if m != "none"]
+        if merging and self.merge is None:
+            raise _FieldError(
+                "merge",
+                None,
+                f"search_space.merge_method includes {merging[0]!r}: declare `merge.partners`",
+            )
+        if "slerp" in merging and self.merge is not None and len(self.merge.partners) != 1:
+            raise _FieldError(
+                "merge.partners",
+                len(self.merge.partners),
+                "slerp merges exactly two models: give one partner",
+            )
+        for i, c in enumerate(self.constraints):
+            if c.metric is not None:
+                known = list(self.eval.tasks) + list(COST_METRICS)
+                if c.metric not in known:
+                    raise _FieldError(
+                        f"constraints.{i}.metric", c.metric, f"valid metrics: {', '.join(known)}"
+                    )
+                if c.min_vs_baseline is not None and c.metric not in self.eval.tasks:
+                    raise _FieldError(
+                        f"constraints.{i}.min_vs_baseline",
+                        c.metric,
+                        f"baseline bounds apply to eval metrics: {', '.join(self.eval.tasks)}",
+                    )
+            if c.name == "fits_serving_memory" and (
+                self.serving is None or self.serving.instance is None
+            ):
+                raise _FieldError(
+                    f"constraints.{i}.name", c.name, "needs `serving.instance` to check against"
+                )
+        serving_metrics = [
+            o.name
+            for o in self.objectives
+            if COST_METRICS.get(o.name, None) is not None and o.name in SERVING_METRICS
+        ]
+        if serving_metrics and self.serving is None:
+            raise _FieldError(
+                "serving", None, f"objective {serving_metrics[0]!r} needs a `serving` section"
+            )
+        return self
 
     @model_validator(mode="after")
     def _objectives_are_metrics(self) -> Study:

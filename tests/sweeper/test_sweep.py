@@ -100,16 +100,16 @@ def test_failing_trial_is_recorded_and_sweep_goes_on(
 ) -> None:
     import objectives
 
-    real = objectives.run_lora_trial
+    real = objectives.train_lora
     calls = {"n": 0}
 
-    def flaky(inputs):
+    def flaky(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("simulated out of memory")
-        return real(inputs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(objectives, "run_lora_trial", flaky)
+    monkeypatch.setattr(objectives, "train_lora", flaky)
     assert run(tiny_study, tmp_path) == 0
     storage, _ = urls(tmp_path)
     trials = optuna.load_study(study_name="tiny", storage=storage).trials

@@ -1,0 +1,343 @@
+"""One trial of a study: sample a recipe, reject it if it cannot fit, run it, price it, log it."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from sweeper.costing import (
+    PricingContext,
+    cost_eur_for_seconds,
+    project_serving,
+    project_training,
+    training_memory_fit,
+    trial_hardware_price,
+)
+from sweeper.provenance import provenance_tags
+from sweeper.recipe._cache import WorkCache
+from sweeper.recipe._constraints import ATTR_CONSTRAINTS, constraint_values, feasible
+from sweeper.recipe._pipeline import LoraJob, MergeStep, Recipe, RecipeResult, run_recipe
+from sweeper.search import LoraSettings, RecipeSettings, lora_settings, recipe_settings, suggest
+from sweeper.study import LoadedStudy
+from sweeper.tracking import Tracker
+
+log = logging.getLogger(__name__)
+
+#: Trial user-attribute keys (the storage side of every trial's record).
+ATTR_METRICS = "metrics"
+ATTR_FAIL_REASON = "fail_reason"
+ATTR_MLFLOW_RUN = "mlflow_run_id"
+ATTR_PROJECTION = "projection"
+ATTR_CACHE = "cache"
+STUDY_ATTR_BASELINE = "baseline"
+
+
+def partner_settings(partner: Any) -> LoraSettings:
+    p = partner.lora
+    return lora_settings(
+        {
+            "lora_r": p.r,
+            "lora_alpha_ratio": p.alpha_ratio,
+            "learning_rate": p.learning_rate,
+            "target_modules": p.target_modules,
+            "epochs": p.epochs,
+            "lora_dropout": 0.0,
+        }
+    )
+
+
+class RecipeObjective:
+    """One trial: LoRA -> optional merge -> quantize -> evaluate, each step cached by its inputs."""
+
+    def __init__(
+        self,
+        loaded: LoadedStudy,
+        ctx: PricingContext,
+        tracker: Tracker | None,
+        parent_run_id: str | None,
+        model_path: str,
+        cache: WorkCache,
+    ) -> None:
+        self.loaded = loaded
+        self.ctx = ctx
+        self.tracker = tracker
+        self.parent_run_id = parent_run_id
+        self.model_path = model_path
+        self.cache = cache
+        self.hw = trial_hardware_price(loaded.spec, ctx)
+        self.base_tags = provenance_tags(loaded.sha256, loaded.spec.seed, ctx.provenance())
+
+    # --- the recipe of a trial ----------------------------------------------------------------
+
+    def lora_job(self, name: str, train_file: Path, s: LoraSettings) -> LoraJob:
+        from objectives import LoraTrainConfig
+
+        spec = self.loaded.spec
+        config = LoraTrainConfig(
+            r=s.r,
+            alpha=s.alpha,
+            learning_rate=s.learning_rate,
+            target_modules=s.target_modules,
+            max_steps=s.epochs * spec.training.steps_per_epoch,
+            batch_size=spec.training.batch_size,
+            seq_len=spec.training.seq_len,
+            # One seed per study, not per trial: the same configuration trains the same adapter,
+            # which is what lets later trials reuse it.
+            seed=spec.seed,
+            lora_dropout=s.dropout,
+            warmup_ratio=spec.training.warmup_ratio,
+        )
+        return LoraJob(name, Path(train_file), config)
+
+    def recipe(self, settings: RecipeSettings) -> Recipe:
+        from sweeper.study._load import resolve_partner_path, resolve_partner_train
+
+        spec = self.loaded.spec
+        partners: list[LoraJob | Path] = []
+        merge = None
+        if settings.merges and spec.merge is not None:
+            for p in spec.merge.partners:
+                if p.train is not None:
+                    train = resolve_partner_train(self.loaded, p)
+                    partners.append(self.lora_job(p.name, train, partner_settings(p)))
+                else:
+                    partners.append(resolve_partner_path(self.loaded, p))
+            merge = MergeStep(
+                method=settings.merge_method,
+                weight=float(settings.merge_weight or 0.5),
+                density=settings.merge_density,
+                dtype=spec.merge.dtype,
+                seed=spec.seed,
+            )
+        return Recipe(
+            base_model=self.model_path,
+            lora=self.lora_job("lora", self.loaded.train_file, settings.lora),
+            partners=tuple(partners),
+            merge=merge,
+            quantization=settings.quantization,
+            tasks=tuple(spec.eval.tasks.values()),
+            eval_limit=spec.eval.limit,
+            eval_batch_size=spec.eval.batch_size,
+        )
+
+    # --- one trial ----------------------------------------------------------------------------
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
+        from objectives import get_quant_method
+
+        spec = self.loaded.spec
+        started = time.perf_counter()
+        settings = recipe_settings(suggest(trial, spec.search_space))
+        projected = self._projected_metrics(settings)
+        serving = (
+            project_serving(spec, get_quant_method(settings.quantization).serving_dtype, self.ctx)
+            if spec.serving is not None
+            else None
+        )
+        trial.set_user_attr(
+            ATTR_PROJECTION,
+            {"training": projected["_training"].as_dict()}
+            | ({"serving": serving.as_dict()} if serving else {}),
+        )
+        params = self._params(settings, projected["_training"], serving)
+        run_id = self._start_run(trial.number, params)
+        if run_id is not None:
+            trial.set_user_attr(ATTR_MLFLOW_RUN, run_id)
+
+        fit = training_memory_fit(
+            spec, settings.lora, self.ctx, target_instance=settings.target_instance
+        )
+        if not fit.fits:  # rejected before anything is spent
+            reason = fit.reason()
+            metrics = {
+                "wall_seconds": time.perf_counter() - started,
+                "cost_eur_trial": 0.0,
+                "train_memory_gib_projected": fit.need_gib_per_gpu,
+            }
+            trial.set_user_attr(ATTR_METRICS, metrics)
+            trial.set_user_attr(ATTR_FAIL_REASON, reason)
+            self._end_run(
+                run_id,
+                "KILLED",
+                metrics,
+                {"sweeper.rejected": "memory", "sweeper.fail_reason": reason, "feasible": "false"},
+            )
+            raise optuna.TrialPruned(reason)
+
+        from objectives import measure_resources
+
+        recipe = self.recipe(settings)
+        try:
+            with measure_resources() as usage:
+                result = run_recipe(recipe, self.cache)
+        except Exception as exc:
+            wall = time.perf_counter() - started
+            reason = f"{type(exc).__name__}: {exc}"
+            failed = {
+                "wall_seconds": wall,
+                "cost_eur_trial": cost_eur_for_seconds(wall, self.hw.eur_per_hour),
+                **{k: v for k, v in projected.items() if not k.startswith("_")},
+            }
+            trial.set_user_attr(ATTR_METRICS, failed)
+            trial.set_user_attr(ATTR_FAIL_REASON, reason)
+            self._end_run(
+                run_id,
+                "FAIL",
+                failed,
+                {
+                    "sweeper.fail_reason": reason[:4000],
+                    "sweeper.traceback": traceback.format_exc()[-4000:],
+                },
+            )
+            raise
+        wall = time.perf_counter() - started
+        metrics = score_metrics(spec.eval.tasks, result.scores)
+        metrics.update(self._measured(result, wall))
+        metrics["peak_memory_bytes"] = float(usage.peak_memory_bytes)
+        metrics.update({k: v for k, v in projected.items() if not k.startswith("_")})
+        metrics["train_memory_gib_projected"] = fit.need_gib_per_gpu
+        if serving is not None:
+            metrics.update(serving.metrics())
+        baseline = (trial.study.user_attrs.get(STUDY_ATTR_BASELINE) or {}).get("metrics", {})
+        constraints = constraint_values(
+            spec.constraints,
+            metrics,
+            baseline,
+            fits_serving_instance=serving.fits_serving_instance if serving else True,
+        )
+        cache_tags = {f"sweeper.cache.{s.step}": "hit" if s.hit else "miss" for s in result.steps}
+        cache_tags |= {f"sweeper.cache_key.{s.step}": s.key for s in result.steps}
+        trial.set_user_attr(ATTR_CACHE, {s.step: s.hit for s in result.steps})
+        trial.set_user_attr(ATTR_METRICS, metrics)
+        tags = dict(cache_tags)
+        if spec.constraints:
+            trial.set_user_attr(ATTR_CONSTRAINTS, constraints)
+            tags["feasible"] = "true" if feasible(constraints) else "false"
+            tags["sweeper.violated"] = ",".join(k for k, v in constraints.items() if v > 0)
+            metrics_c = {f"constraint_{_slug(k)}": v for k, v in constraints.items()}
+        else:
+            metrics_c = {}
+        self._end_run(run_id, "COMPLETE", metrics | metrics_c, tags)
+        return tuple(float(metrics[name]) for name in self.loaded.objective_names)
+
+    def _projected_metrics(self, settings: RecipeSettings) -> dict[str, Any]:
+        """Full-scale training of the recipe: its LoRA, plus every LoRA partner it merges."""
+        spec = self.loaded.spec
+        kw = {
+            "target_instance": settings.target_instance,
+            "target_pricing": settings.target_pricing,
+        }
+        own = project_training(spec, settings.lora, self.ctx, **kw)
+        out: dict[str, Any] = dict(own.metrics())
+        out["_training"] = own
+        if settings.merges and spec.merge is not None:
+            for p in spec.merge.partners:
+                if p.train is None:
+                    continue  # a given model folder: its training is not this study's cost
+                part = project_training(spec, partner_settings(p), self.ctx, **kw)
+                for k, v in part.metrics().items():
+                    out[k] += v
+        return out
+
+    def _measured(self, result: RecipeResult, wall: float) -> dict[str, float]:
+        rate = self.hw.eur_per_hour
+        return {
+            "wall_seconds": wall,
+            "cost_eur_trial": cost_eur_for_seconds(wall, rate),
+            "cost_eur_train_trial": cost_eur_for_seconds(result.train_seconds, rate),
+            "cost_eur_saved_by_cache": cost_eur_for_seconds(result.saved_seconds, rate),
+            "train_seconds": result.train_seconds,
+            "eval_seconds": result.eval_seconds,
+            "merge_seconds": result.merge_seconds,
+            "quantize_seconds": result.quantize_seconds,
+            "cache_hits": float(sum(1 for s in result.steps if s.hit)),
+            "tokens_trained": float(result.tokens_trained),
+            "tokens_evaluated": float(result.tokens_evaluated),
+            "trainable_params": float(result.trainable_params),
+            "model_size_bytes": float(result.model_size_bytes),
+            "train_loss_final": float(result.train_loss_final),
+        }
+
+    def _params(self, settings: RecipeSettings, projection: Any, serving: Any) -> dict[str, Any]:
+        spec = self.loaded.spec
+        params = {
+            **settings.as_params(),
+            "max_steps": settings.lora.epochs * spec.training.steps_per_epoch,
+            "batch_size": spec.training.batch_size,
+            "seq_len": spec.training.seq_len,
+            "model": spec.model.path,
+            "trial_hardware": self.hw.name,
+            "trial_eur_per_hour": round(self.hw.eur_per_hour, 6),
+            "target_instance": projection.target_instance,
+            "target_pricing": projection.target_pricing,
+            "target_eur_per_hour": round(projection.target_eur_per_hour, 6),
+            "target_mfu": projection.mfu,
+            "projection_params": projection.target_params,
+            "projection_tokens": projection.target_tokens,
+        }
+        if settings.merges and spec.merge is not None:
+            params["merge_partners"] = ",".join(p.name for p in spec.merge.partners)
+        if serving is not None:
+            params |= {
+                "serving_instance": serving.serving_instance,
+                "serving_pricing": serving.serving_pricing,
+                "serving_dtype": serving.weight_dtype,
+                "serving_chosen_by": serving.chosen_by,
+                "serving_tokens_per_month": spec.serving.tokens_per_month,
+            }
+        return params
+
+    # --- MLflow, never fatal: results are in the Optuna storage either way ---------------------
+
+    def _start_run(self, number: int, params: dict[str, Any]) -> str | None:
+        if self.tracker is None or self.parent_run_id is None:
+            return None
+        tags = dict(self.base_tags)
+        tags["sweeper.seed"] = str(self.loaded.spec.seed)
+        try:
+            return self.tracker.start_trial(self.parent_run_id, number, params, tags)
+        except Exception as exc:
+            log.warning(
+                "MLflow is unreachable (%s); trial %d is kept in the study storage only",
+                exc,
+                number,
+            )
+            return None
+
+    def _end_run(
+        self, run_id: str | None, state: str, metrics: dict[str, float], tags: dict[str, str]
+    ) -> None:
+        if self.tracker is None or run_id is None:
+            return
+        try:
+            self.tracker.end_trial(run_id, state, metrics, tags)
+        except Exception as exc:
+            log.warning("MLflow is unreachable (%s); the trial stays in the study storage", exc)
+
+
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in label).strip("_")
+
+
+def score_metrics(tasks: dict[str, str], scores: dict[str, Any]) -> dict[str, float]:
+    """Flatten lm-eval scores: ``quality``, ``quality_stderr`` and ``quality_<sub-metric>``."""
+    out: dict[str, float] = {}
+    for metric, task in tasks.items():
+        score = scores[task]
+        out[metric] = float(score.value)
+        stderr = float(score.stderr) if score.stderr is not None else math.nan
+        out[f"{metric}_stderr"] = stderr
+        for sub, value in (score.all_metrics or {}).items():
+            if (
+                sub != score.metric
+                and isinstance(value, (int, float))
+                and not sub.endswith("_stderr")
+            ):
+                out[f"{metric}_{sub}"] = float(value)
+    return out

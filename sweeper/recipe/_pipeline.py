@@ -1,0 +1,306 @@
+"""One recipe, step by step: LoRA -> optional merge -> quantize -> evaluate, reusing cached work.
+
+Each step is a function of its inputs only. Trained adapters and evaluation results are cached by
+a hash of those inputs (``WorkCache``); merged and quantized models are rebuilt when needed (a
+merge takes seconds, and a merged model is as large as the base model).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sweeper.recipe._cache import CacheResult, WorkCache, cache_key
+
+DENSITY_METHODS = ("ties", "dare_ties", "dare_linear")
+
+
+@dataclass(frozen=True)
+class LoraJob:
+    """A LoRA fine-tune: everything that determines the adapter it produces."""
+
+    name: str
+    train_file: Path
+    config: Any  # objectives.LoraTrainConfig
+
+    def inputs(self, model_fingerprint: str) -> dict[str, Any]:
+        cfg = asdict(self.config)
+        cfg.pop("train_task", None)  # the examples come from train_file
+        return {
+            "model": model_fingerprint,
+            "train_file_sha256": file_sha256(self.train_file),
+            "config": cfg,
+        }
+
+
+@dataclass(frozen=True)
+class MergeStep:
+    method: str
+    weight: float  # the fine-tune's share; partners share 1 - weight
+    density: float | None
+    dtype: str = "float32"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything one trial builds and measures."""
+
+    base_model: str  # a resolved model folder
+    lora: LoraJob
+    partners: tuple[LoraJob | Path, ...]  # LoRAs the study trains, or model folders
+    merge: MergeStep | None
+    quantization: str
+    tasks: tuple[str, ...]
+    eval_limit: int | None
+    eval_batch_size: int
+
+
+@dataclass
+class StepRecord:
+    """What one step did in this trial: ran (``hit`` False), or reused cached work."""
+
+    step: str
+    key: str
+    hit: bool
+    seconds: float  # spent in this trial
+    saved_seconds: float = 0.0  # what the reused work took when it was built
+
+
+@dataclass
+class RecipeResult:
+    scores: dict[str, Any]  # task -> objectives.TaskScore
+    steps: list[StepRecord] = field(default_factory=list)
+    model_size_bytes: int = 0
+    tokens_trained: int = 0
+    trainable_params: int = 0
+    train_loss_final: float = float("nan")
+    tokens_evaluated: int = 0
+    eval_seconds: float = 0.0
+    merge_seconds: float = 0.0
+    quantize_seconds: float = 0.0
+
+    @property
+    def train_seconds(self) -> float:
+        return sum(s.seconds for s in self.steps if s.step.startswith("lora") and not s.hit)
+
+    @property
+    def saved_seconds(self) -> float:
+        return sum(s.saved_seconds for s in self.steps if s.hit)
+
+    def step(self, name: str) -> StepRecord | None:
+        return next((s for s in self.steps if s.step == name), None)
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def model_fingerprint(model_dir: str) -> str:
+    """Identity of a model folder: its config and the names and sizes of its weight files."""
+    folder = Path(model_dir)
+    if not folder.is_dir():
+        return model_dir  # a hub id: its name is its identity
+    parts = [(folder / "config.json").read_text() if (folder / "config.json").is_file() else ""]
+    for f in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+        parts.append(f"{f.name}:{f.stat().st_size}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+
+
+def recipe_keys(recipe: Recipe) -> dict[str, str]:
+    """The cache keys of every step (computed without running anything)."""
+    base = model_fingerprint(recipe.base_model)
+    keys = {"lora": cache_key("lora", recipe.lora.inputs(base))}
+    partner_keys = []
+    if recipe.merge is not None:
+        for partner in recipe.partners:
+            if isinstance(partner, LoraJob):
+                k = cache_key("lora", partner.inputs(base))
+                keys[f"lora.{partner.name}"] = k
+            else:
+                k = model_fingerprint(str(partner))
+            partner_keys.append(k)
+    keys["eval"] = cache_key(
+        "eval",
+        {
+            "base": base,
+            "lora": keys["lora"],
+            "partners": partner_keys,
+            "merge": asdict(recipe.merge) if recipe.merge is not None else None,
+            "quantization": recipe.quantization,
+            "tasks": list(recipe.tasks),
+            "limit": recipe.eval_limit,
+        },
+    )
+    return keys
+
+
+def run_recipe(recipe: Recipe, cache: WorkCache, *, callback: Any = None) -> RecipeResult:
+    """Run (or reuse) every step of ``recipe``; return scores and what each step cost."""
+    from objectives import TaskScore
+
+    keys = recipe_keys(recipe)
+    result = RecipeResult(scores={})
+    base = model_fingerprint(recipe.base_model)
+
+    def build_eval(folder: Path) -> dict[str, Any]:
+        adapters = {}
+        lora = _train_cached(recipe.lora, base, recipe.base_model, cache, "lora", result, callback)
+        adapters["lora"] = lora
+        partner_models: list[tuple[str, Path | None]] = []
+        if recipe.merge is not None:
+            for partner in recipe.partners:
+                if isinstance(partner, LoraJob):
+                    step = f"lora.{partner.name}"
+                    got = _train_cached(partner, base, recipe.base_model, cache, step, result, None)
+                    partner_models.append((recipe.base_model, got.path))
+                else:
+                    partner_models.append((str(partner), None))
+        model, tokenizer = _build_model(recipe, lora.path, partner_models, result)
+        from objectives import evaluate
+        from objectives.quantize import model_size_bytes
+
+        result.model_size_bytes = model_size_bytes(model)
+        started = time.perf_counter()
+        scores = evaluate(
+            model,
+            tokenizer,
+            list(recipe.tasks),
+            limit=recipe.eval_limit,
+            batch_size=recipe.eval_batch_size,
+            device="cpu",
+        )
+        result.eval_seconds = time.perf_counter() - started
+        result.scores = scores
+        result.tokens_evaluated = sum(s.tokens for s in scores.values())
+        return {
+            "scores": {name: asdict(score) for name, score in scores.items()},
+            "model_size_bytes": result.model_size_bytes,
+            "eval_seconds": result.eval_seconds,
+            "tokens_evaluated": result.tokens_evaluated,
+        }
+
+    started = time.perf_counter()
+    got = cache.get_or_build("eval", {"key": keys["eval"]}, build_eval, key=keys["eval"])
+    elapsed = time.perf_counter() - started
+    inner = sum(s.seconds for s in result.steps)
+    result.steps.insert(
+        0,
+        StepRecord(
+            "eval",
+            keys["eval"],
+            got.hit,
+            elapsed - inner if not got.hit else elapsed,
+            got.build_seconds if got.hit else 0.0,
+        ),
+    )
+    if got.hit:
+        result.scores = {n: TaskScore(**s) for n, s in got.meta["scores"].items()}
+        result.model_size_bytes = int(got.meta["model_size_bytes"])
+        result.tokens_evaluated = int(got.meta.get("tokens_evaluated", 0))
+    return result
+
+
+def _train_cached(
+    job: LoraJob,
+    base_fingerprint: str,
+    base_model: str,
+    cache: WorkCache,
+    step: str,
+    result: RecipeResult,
+    callback: Any,
+) -> CacheResult:
+    def build(folder: Path) -> dict[str, Any]:
+        from objectives import load_model, train_lora
+        from objectives.task_data import read_examples_file
+
+        model, tokenizer = load_model(base_model)
+        peft_model, train = train_lora(
+            model,
+            tokenizer,
+            job.config,
+            examples=read_examples_file(job.train_file),
+            callback=callback,
+        )
+        peft_model.save_pretrained(str(folder))
+        return {
+            "train_seconds": train.train_seconds,
+            "tokens_trained": train.tokens_trained,
+            "trainable_params": train.trainable_params,
+            "final_loss": train.final_loss,
+            "steps": train.steps,
+        }
+
+    started = time.perf_counter()
+    got = cache.get_or_build("lora", job.inputs(base_fingerprint), build)
+    seconds = time.perf_counter() - started
+    result.steps.append(
+        StepRecord(step, got.key, got.hit, seconds, got.build_seconds if got.hit else 0.0)
+    )
+    if step == "lora":
+        result.tokens_trained = int(got.meta.get("tokens_trained", 0)) if not got.hit else 0
+        result.trainable_params = int(got.meta.get("trainable_params", 0))
+        result.train_loss_final = float(got.meta.get("final_loss", float("nan")))
+    return got
+
+
+def _build_model(
+    recipe: Recipe,
+    lora_dir: Path,
+    partners: list[tuple[str, Path | None]],
+    result: RecipeResult,
+) -> tuple[Any, Any]:
+    """The model to evaluate: base + LoRA (merged in), or a mergekit merge; then quantized."""
+    from objectives import load_model
+    from objectives.quantize import load_quantized, quantize_model
+
+    if recipe.merge is None:
+        from peft import PeftModel
+
+        model, tokenizer = load_model(recipe.base_model)
+        model = PeftModel.from_pretrained(model, str(lora_dir)).merge_and_unload()
+        started = time.perf_counter()
+        quantized = quantize_model(model, recipe.quantization)
+        result.quantize_seconds = time.perf_counter() - started
+        return quantized.model, tokenizer
+
+    from objectives import MergeConfig, MergeSource, merge_models
+
+    m = recipe.merge
+    density = m.density if m.method in DENSITY_METHODS else None
+    share = (1.0 - m.weight) / max(len(partners), 1)
+    sources = [MergeSource(recipe.base_model, adapter=lora_dir, weight=m.weight, density=density)]
+    sources += [
+        MergeSource(model, adapter=adapter, weight=share, density=density)
+        for model, adapter in partners
+    ]
+    config = MergeConfig(
+        method=m.method,
+        models=sources,
+        base_model=recipe.base_model if m.method in DENSITY_METHODS else None,
+        t=(1.0 - m.weight) if m.method == "slerp" else None,
+        dtype=m.dtype,
+        seed=m.seed,
+    )
+    work = Path(tempfile.mkdtemp(prefix="sweeper-merge-"))
+    try:
+        merged = merge_models(config, work / "merged")
+        result.merge_seconds = merged.seconds
+        started = time.perf_counter()
+        quantized = load_quantized(merged.out_dir, recipe.quantization)
+        result.quantize_seconds = time.perf_counter() - started
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(recipe.base_model)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return quantized.model, tokenizer
+    finally:
+        # The merged folder is as large as the base model: never kept. (On POSIX, weights that
+        # are still memory-mapped stay readable after the files are unlinked.)
+        shutil.rmtree(work, ignore_errors=True)
