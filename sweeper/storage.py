@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 import optuna
+from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, inspect, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DatabaseError
+from sqlalchemy.pool import NullPool
 
 from sweeper.errors import StorageError
 from sweeper.study import LoadedStudy
 
 DEFAULT_STORAGE_DB = "sweeper.db"
-#: Seconds between heartbeats of a running trial; a trial silent for GRACE_PERIOD_S is failed and retried.
+#: Seconds between heartbeats of a running trial; a trial silent for GRACE_PERIOD_S is failed and
+#: retried. Override per process with the environment variables below (e.g. for tests).
 HEARTBEAT_INTERVAL_S = 30
 GRACE_PERIOD_S = 120
+HEARTBEAT_INTERVAL_ENV = "SWEEPER_HEARTBEAT_INTERVAL_S"
+GRACE_PERIOD_ENV = "SWEEPER_HEARTBEAT_GRACE_S"
+#: How often a trial whose worker died is re-queued (as a new trial) before it stays failed.
+STALE_TRIAL_MAX_RETRY = 2
+#: The trial states that count towards ``sweeper worker --total``: trials that ran to an end.
+#: FAIL does not count: a trial whose worker died is failed and re-queued, and counting both would
+#: end the study one trial short.
+FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 def default_storage_url(cwd: Path | None = None) -> str:
@@ -20,14 +37,26 @@ def default_storage_url(cwd: Path | None = None) -> str:
 
 
 def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """An RDB storage with heartbeats, so a killed worker's trial is failed and re-queued."""
+    """An RDB storage with heartbeats, so a killed worker's trial is failed and re-queued.
+
+    A running trial writes a heartbeat every ``SWEEPER_HEARTBEAT_INTERVAL_S`` seconds (default 30);
+    one silent for ``SWEEPER_HEARTBEAT_GRACE_S`` (default 120) is failed by the next worker that
+    starts a trial, and a copy of it (same parameters, system attr ``failed_trial``) is queued.
+    """
+    interval_s = _env_seconds(HEARTBEAT_INTERVAL_ENV, HEARTBEAT_INTERVAL_S)
+    grace_s = _env_seconds(GRACE_PERIOD_ENV, max(GRACE_PERIOD_S, 2 * interval_s))
+    if grace_s <= interval_s:
+        raise StorageError(
+            f"`{GRACE_PERIOD_ENV} > {HEARTBEAT_INTERVAL_ENV}` must hold, but got "
+            f"grace={grace_s}, interval={interval_s}"
+        )
     try:
         return optuna.storages.RDBStorage(
             url,
-            heartbeat_interval=HEARTBEAT_INTERVAL_S,
-            grace_period=GRACE_PERIOD_S,
+            heartbeat_interval=interval_s,
+            grace_period=grace_s,
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                max_retry=2
+                max_retry=STALE_TRIAL_MAX_RETRY
             ),
         )
     except Exception as exc:
@@ -51,7 +80,8 @@ def open_study(
         or (study.metric_names or loaded.objective_names) != loaded.objective_names
     ):
         raise StorageError(
-            f"study {loaded.name!r} in the storage has objectives {study.metric_names} {stored}, but "
+            f"study {loaded.name!r} in the storage has objectives {study.metric_names} "
+            f"{stored}, but "
             f"{loaded.path} declares {loaded.objective_names} {loaded.directions}; "
             "rename the study (field `name`) or use another --storage"
         )
@@ -67,8 +97,127 @@ def load_existing_study(name: str, storage_url: str) -> optuna.Study:
     except KeyError:
         names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
         raise StorageError(
-            f"no study named {name!r} in {_redact(storage_url)}; studies there: {', '.join(names) or 'none'}"
+            f"no study named {name!r} in {_redact(storage_url)}; "
+            f"studies there: {', '.join(names) or 'none'}"
         ) from None
+
+
+def _env_seconds(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise StorageError(f"{name} must be a whole number of seconds >= 1, but got {raw!r}")
+    return value
+
+
+class StopAtTotalTrials:
+    """Optuna callback: stop this worker once the study holds ``total`` finished trials.
+
+    Finished means COMPLETE or PRUNED (``FINISHED_STATES``). As a guard against a study whose every
+    trial fails, a worker also stops once the study holds ``total`` failed trials. Workers check
+    after each of their trials, so with W workers the study may end up to W-1 trials over
+    ``total``: trials already running are never cut short.
+    """
+
+    def __init__(self, total: int) -> None:
+        if total < 1:
+            raise ValueError(f"`total >= 1` must hold, but got {total=}.")
+        self.total = total
+
+    def reached(self, study: optuna.Study) -> bool:
+        trials = study.get_trials(deepcopy=False, states=(*FINISHED_STATES, TrialState.FAIL))
+        finished = sum(t.state in FINISHED_STATES for t in trials)
+        return finished >= self.total or len(trials) - finished >= self.total
+
+    def __call__(self, study: optuna.Study, _trial: FrozenTrial) -> None:
+        if self.reached(study):
+            study.stop()
+
+
+# --- claims: a compare-and-set register in the study storage's database -----------------------
+
+_claims_metadata = MetaData()
+_claims = Table(
+    "sweeper_claims",
+    _claims_metadata,
+    Column("key", String(512), primary_key=True),
+    Column("value", String(512), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class Claims:
+    """Keys that the first writer wins: who created a study's MLflow parent run, who writes a
+    trial's missing MLflow run. Kept in a small table beside Optuna's, in the same database, so
+    every worker that shares the study shares them.
+
+    ``claim`` is one ``INSERT ... ON CONFLICT DO NOTHING`` (atomic on SQLite and PostgreSQL through
+    the primary key), ``swap`` one ``UPDATE ... WHERE value = expected``.
+    """
+
+    def __init__(self, storage_url: str) -> None:
+        self._where = _redact(storage_url)
+        try:
+            connect_args = {"timeout": 60} if storage_url.startswith("sqlite") else {}
+            self._engine = create_engine(storage_url, poolclass=NullPool, connect_args=connect_args)
+            self._dialect = self._engine.dialect.name
+            if self._dialect not in ("sqlite", "postgresql"):
+                raise StorageError(
+                    f"claims need SQLite or PostgreSQL, but the storage is {self._dialect!r}"
+                )
+            try:
+                _claims_metadata.create_all(self._engine, checkfirst=True)
+            except DatabaseError:
+                # Another worker created the table between our check and our CREATE.
+                if _claims.name not in inspect(self._engine).get_table_names():
+                    raise
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise StorageError(f"cannot open the claims table in {self._where!r}: {exc}") from exc
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Claims:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def get(self, key: str) -> str | None:
+        with self._engine.connect() as conn:
+            return conn.execute(select(_claims.c.value).where(_claims.c.key == key)).scalar()
+
+    def claim(self, key: str, value: str) -> str:
+        """Store ``value`` under ``key`` unless the key holds one; return what it holds now
+        (``value`` itself when this call won)."""
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(_claims)
+            .values(key=key, value=value, updated_at=datetime.now(timezone.utc))
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        with self._engine.begin() as conn:
+            conn.execute(statement)
+        held = self.get(key)
+        assert held is not None, f"claim {key!r} vanished"
+        return held
+
+    def swap(self, key: str, expected: str, value: str) -> bool:
+        """Replace ``expected`` by ``value`` under ``key``; False if the key held anything else."""
+        statement = (
+            sql_update(_claims)
+            .where(_claims.c.key == key, _claims.c.value == expected)
+            .values(value=value, updated_at=datetime.now(timezone.utc))
+        )
+        with self._engine.begin() as conn:
+            return conn.execute(statement).rowcount == 1
 
 
 def _redact(url: str) -> str:

@@ -2,13 +2,21 @@
 
 Uses ``MlflowClient`` directly (explicit run ids, one ``log_batch`` per step) rather than the
 fluent API's global active-run state, so that logging is cheap and safe beside Optuna callbacks.
+
+An unreachable tracking server never stops a sweep: MLflow's HTTP retries are bounded for this
+process (``bounded_http_retries``), and after a connection failure the tracker skips MLflow for
+``SWEEPER_MLFLOW_RETRY_AFTER_S`` seconds instead of paying the retries on every call. What was not
+logged stays in the Optuna storage and ``sweeper.sync`` writes it later.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +25,18 @@ from sweeper.errors import TrackingError
 #: Makes the MLflow UI open the experiment in its training-runs view (not the GenAI view).
 EXPERIMENT_KIND_TAG = ("mlflow.experimentKind", "custom_model_development")
 DEFAULT_TRACKING_DB = "mlflow.db"
+#: Each trial run's small JSON record (trial number, parameters, tags) in the run's artifacts.
+TRIAL_ARTIFACT = "trial.json"
+#: MLflow's own defaults retry a refused connection for minutes (7 retries, backoff factor 2,
+#: 120 s timeout). A sweeper process uses these unless the user set the variables.
+HTTP_RETRY_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
+}
+RETRY_AFTER_ENV = "SWEEPER_MLFLOW_RETRY_AFTER_S"
+RETRY_AFTER_S = 30.0
 
 
 def default_tracking_uri(cwd: Path | None = None) -> str:
@@ -29,19 +49,74 @@ def storage_id(storage_url: str) -> str:
     return hashlib.sha256(storage_url.encode()).hexdigest()[:12]
 
 
+def bounded_http_retries() -> None:
+    """Bound MLflow's HTTP retries for this process (a few seconds per call, not minutes), keeping
+    any ``MLFLOW_HTTP_REQUEST_*`` variable the user set."""
+    for name, value in HTTP_RETRY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+class TrackingUnavailable(TrackingError):
+    """The tracking server did not answer (or did not a moment ago); nothing was logged."""
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    """A connection problem (refused, reset, timed out) rather than a request MLflow rejected."""
+    import requests
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    return "API request to" in text and "failed with" in text
+
+
 class Tracker:
-    """Writes a study's runs to one MLflow experiment."""
+    """Writes a study's runs to one MLflow experiment.
+
+    ``missed`` turns true whenever a call failed: something may be missing in MLflow, and a
+    ``sweeper.sync`` pass is due once the server answers again.
+    """
 
     def __init__(
         self, tracking_uri: str, experiment_name: str, artifact_root: Path | None = None
     ) -> None:
         from mlflow.tracking import MlflowClient
 
+        bounded_http_retries()
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
         self.client = MlflowClient(tracking_uri=tracking_uri)
         self._artifact_root = artifact_root
+        self.missed = False
+        self.storage_key: str | None = None
+        self.study_name: str | None = None
+        self._retry_after_s = float(os.environ.get(RETRY_AFTER_ENV) or RETRY_AFTER_S)
+        self._down_until = 0.0
         self.experiment_id = self._ensure_experiment()
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """Run MLflow calls; a connection failure pauses MLflow for ``RETRY_AFTER_S`` seconds."""
+        if time.monotonic() < self._down_until:
+            self.missed = True
+            raise TrackingUnavailable(
+                f"MLflow at {self.tracking_uri} did not answer a moment ago; skipped"
+            )
+        try:
+            yield
+        except TrackingUnavailable:
+            raise
+        except Exception as exc:
+            self.missed = True
+            if _is_unreachable(exc):
+                self._down_until = time.monotonic() + self._retry_after_s
+                raise TrackingUnavailable(
+                    f"MLflow at {self.tracking_uri} is unreachable: {exc}"
+                ) from exc
+            raise
 
     def _ensure_experiment(self) -> str:
         try:
@@ -65,22 +140,66 @@ class Tracker:
     # --- parent run ----------------------------------------------------------------------------
 
     def parent_run(
-        self, study_name: str, storage_key: str, params: dict[str, Any], tags: dict[str, str]
+        self,
+        study_name: str,
+        storage_key: str,
+        params: dict[str, Any],
+        tags: dict[str, str],
+        *,
+        storage_url: str | None = None,
+        reopen: bool = True,
     ) -> str:
-        """The study's parent run: found by its tags when resuming, created otherwise."""
-        found = self.client.search_runs(
-            [self.experiment_id],
-            filter_string=(
-                "tags.`sweeper.role` = 'parent' and "
-                f"tags.`sweeper.study_name` = '{study_name}' and tags.`sweeper.storage_id` = '{storage_key}'"
-            ),
-            max_results=1,
-            order_by=["attributes.start_time ASC"],
-        )
-        if found:
-            run_id = found[0].info.run_id
-            self.client.update_run(run_id, status="RUNNING")
+        """The study's parent run: found when resuming, created otherwise; marked RUNNING again
+        when ``reopen``.
+
+        With ``storage_url``, the run id is claimed in the study storage (``Claims``), so that
+        workers starting at the same instant agree on one parent: each one that created a run and
+        lost the claim deletes its own run and uses the winner's.
+        """
+        from sweeper.storage import Claims
+
+        self.study_name, self.storage_key = study_name, storage_key
+        with self._reachable():
+            if storage_url is None:
+                run_id = self._find_or_create_parent(study_name, storage_key, params, tags)[0]
+            else:
+                key = f"mlflow-parent:{self.tracking_key}:{study_name}"
+                with Claims(storage_url) as claims:
+                    recorded = claims.get(key)
+                    if recorded is not None and self._run_is_active(recorded):
+                        run_id = recorded
+                    else:
+                        run_id = self._claim_parent(claims, key, recorded, study_name, params, tags)
+            if reopen:
+                self.client.update_run(run_id, status="RUNNING")
             return run_id
+
+    @property
+    def tracking_key(self) -> str:
+        """A short stable id for this tracking server (by its URI) and experiment."""
+        return hashlib.sha256(f"{self.tracking_uri}#{self.experiment_id}".encode()).hexdigest()[:12]
+
+    def _claim_parent(self, claims, key, recorded, study_name, params, tags) -> str:
+        candidate, created = self._find_or_create_parent(
+            study_name, self.storage_key or "", params, tags
+        )
+        if recorded is None:
+            winner = claims.claim(key, candidate)
+        elif claims.swap(key, recorded, candidate):  # the recorded run was deleted in MLflow
+            winner = candidate
+        else:
+            winner = claims.get(key) or candidate
+        if winner != candidate and created:
+            self.client.delete_run(candidate)
+        return winner
+
+    def _find_or_create_parent(
+        self, study_name: str, storage_key: str, params: dict[str, Any], tags: dict[str, str]
+    ) -> tuple[str, bool]:
+        """(run id, created): the oldest active parent run with the study's tags, or a new one."""
+        found = self._search_parent(study_name, storage_key)
+        if found is not None:
+            return found, False
         all_tags = {
             "sweeper.role": "parent",
             "sweeper.study_name": study_name,
@@ -89,25 +208,85 @@ class Tracker:
         all_tags.update(tags)
         run = self.client.create_run(self.experiment_id, run_name=study_name, tags=all_tags)
         self.log(run.info.run_id, params=params)
-        return run.info.run_id
+        return run.info.run_id, True
+
+    def _search_parent(self, study_name: str, storage_key: str) -> str | None:
+        found = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=(
+                "tags.`sweeper.role` = 'parent' and "
+                f"tags.`sweeper.study_name` = '{study_name}' and "
+                f"tags.`sweeper.storage_id` = '{storage_key}'"
+            ),
+            max_results=1,
+            order_by=["attributes.start_time ASC"],
+        )
+        return found[0].info.run_id if found else None
+
+    def _run_is_active(self, run_id: str) -> bool:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_run(run_id).info.lifecycle_stage == "active"
+        except MlflowException as exc:
+            if _is_unreachable(exc):
+                raise
+            return False  # not in this tracking store
 
     # --- trial runs ----------------------------------------------------------------------------
 
     def start_trial(
         self, parent_run_id: str, trial_number: int, params: dict[str, Any], tags: dict[str, str]
     ) -> str:
+        """Create the trial's child run with its parameters, tags and ``trial.json`` artifact."""
         all_tags = {
             "mlflow.parentRunId": parent_run_id,
             "sweeper.role": "trial",
             "sweeper.trial_number": str(trial_number),
             "sweeper.state": "RUNNING",
         }
+        if self.study_name is not None and self.storage_key is not None:
+            all_tags["sweeper.study_name"] = self.study_name
+            all_tags["sweeper.storage_id"] = self.storage_key
         all_tags.update(tags)
-        run = self.client.create_run(
-            self.experiment_id, run_name=f"trial-{trial_number:04d}", tags=all_tags
-        )
-        self.log(run.info.run_id, params=params)
-        return run.info.run_id
+        with self._reachable():
+            run = self.client.create_run(
+                self.experiment_id, run_name=f"trial-{trial_number:04d}", tags=all_tags
+            )
+            run_id = run.info.run_id
+            self.log(run_id, params=params)
+            record = {
+                "study": self.study_name,
+                "trial_number": trial_number,
+                "params": params,
+                "tags": {k: v for k, v in all_tags.items() if not k.startswith("mlflow.")},
+            }
+            self.client.log_dict(run_id, _jsonable(record), TRIAL_ARTIFACT)
+            return run_id
+
+    def trial_runs(self, parent_run_id: str) -> dict[int, list[Any]]:
+        """The parent's active child runs by trial number (``mlflow.entities.Run`` objects)."""
+        out: dict[int, list[Any]] = {}
+        token = None
+        with self._reachable():
+            while True:
+                page = self.client.search_runs(
+                    [self.experiment_id],
+                    filter_string=f"tags.`mlflow.parentRunId` = '{parent_run_id}'",
+                    max_results=1000,
+                    page_token=token,
+                )
+                for run in page:
+                    number = run.data.tags.get("sweeper.trial_number")
+                    if number is not None and number.isdigit():
+                        out.setdefault(int(number), []).append(run)
+                token = page.token
+                if not token:
+                    return out
+
+    def delete_run(self, run_id: str) -> None:
+        with self._reachable():
+            self.client.delete_run(run_id)
 
     def end_trial(
         self, run_id: str, state: str, metrics: dict[str, float], tags: dict[str, str] | None = None
@@ -115,12 +294,14 @@ class Tracker:
         """Log a finished trial; ``state`` is Optuna's (COMPLETE, PRUNED, FAIL)."""
         all_tags = {"sweeper.state": state}
         all_tags.update(tags or {})
-        self.log(run_id, metrics=metrics, tags=all_tags)
-        status = {"COMPLETE": "FINISHED", "PRUNED": "KILLED"}.get(state, "FAILED")
-        self.client.set_terminated(run_id, status=status)
+        with self._reachable():
+            self.log(run_id, metrics=metrics, tags=all_tags)
+            status = {"COMPLETE": "FINISHED", "PRUNED": "KILLED"}.get(state, "FAILED")
+            self.client.set_terminated(run_id, status=status)
 
     def end_parent(self, run_id: str, status: str = "FINISHED") -> None:
-        self.client.set_terminated(run_id, status=status)
+        with self._reachable():
+            self.client.set_terminated(run_id, status=status)
 
     # --- low level -----------------------------------------------------------------------------
 
@@ -137,13 +318,30 @@ class Tracker:
         from mlflow.entities import Metric, Param, RunTag
 
         now = int(time.time() * 1000)
-        self.client.log_batch(
-            run_id,
-            metrics=[
-                Metric(k, float(v), now, step)
-                for k, v in (metrics or {}).items()
-                if v is not None and not (isinstance(v, float) and math.isnan(v))
-            ],
-            params=[Param(k, str(v)) for k, v in (params or {}).items()],
-            tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
-        )
+        with self._reachable():
+            self.client.log_batch(
+                run_id,
+                metrics=[
+                    Metric(k, float(v), now, step)
+                    for k, v in (metrics or {}).items()
+                    if v is not None and not (isinstance(v, float) and math.isnan(v))
+                ],
+                params=[Param(k, str(v)) for k, v in (params or {}).items()],
+                tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
+            )
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types for an artifact (numpy numbers and other objects become str or float)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)

@@ -1,0 +1,131 @@
+"""``sweeper worker`` and ``sweeper sync``: one study shared by workers on several machines."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+
+import typer
+
+from sweeper.cli._apps import app
+from sweeper.cli._study_commands import StorageOpt, StudyArg, TrackingOpt, console
+
+
+@app.command("worker")
+def worker_command(
+    study: str = StudyArg,
+    storage: str | None = StorageOpt,
+    tracking_uri: str | None = TrackingOpt,
+    total: int | None = typer.Option(
+        None,
+        "--total",
+        min=1,
+        help="Stop once the study has this many finished (COMPLETE or PRUNED) trials "
+        "(default: the study's `trials`). FAIL does not count; a killed worker's trial is retried.",
+    ),
+    no_mlflow: bool = typer.Option(
+        False, "--no-mlflow", help="Keep results in the study storage only."
+    ),
+    no_baseline: bool = typer.Option(
+        False, "--no-baseline", help="Skip the once-per-study base-model evaluation."
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Show the libraries' own progress bars and logs."
+    ),
+) -> None:
+    """Join a study (creating it if absent) and take trials until it has --total finished ones.
+
+    Start one on each machine with the same --storage (PostgreSQL) and --tracking-uri. Running
+    trials send heartbeats (SWEEPER_HEARTBEAT_INTERVAL_S, default 30 s); a trial silent for
+    SWEEPER_HEARTBEAT_GRACE_S (default 120 s) is failed and queued again for the next worker.
+    """
+    if not verbose:
+        from sweeper.quiet import quiet_libraries
+
+        quiet_libraries()
+    from sweeper.runner import run_sweep
+    from sweeper.storage import default_storage_url
+    from sweeper.study import load_study
+    from sweeper.tracking import default_tracking_uri
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    loaded = load_study(study)
+    total_trials = total or loaded.spec.trials
+    storage_url = storage or default_storage_url()
+    tracking = None if no_mlflow else (tracking_uri or default_tracking_uri())
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    console.print(f"worker {worker}: study {loaded.name} until {total_trials} finished trial(s)")
+
+    def on_trial(report, _study) -> None:
+        values = "  ".join(f"{k}={v:.4g}" for k, v in report.values.items())
+        line = f"worker {worker}: trial {report.number:>4} {report.state:<8} {values}"
+        if report.fail_reason:
+            line += f"  reason: {report.fail_reason}"
+        console.print(line, highlight=False)
+
+    summary = run_sweep(
+        loaded,
+        n_trials=total_trials,
+        total_trials=total_trials,
+        storage_url=storage_url,
+        tracking_uri=tracking,
+        artifact_root=Path.cwd() / "mlartifacts",
+        baseline=not no_baseline,
+        on_trial=on_trial,
+        on_status=lambda msg: console.print(f"[dim]{msg}[/]"),
+    )
+    states = ", ".join(f"{v} {k.lower()}" for k, v in sorted(summary.states.items()))
+    console.print(
+        f"worker {worker}: done, {summary.trials_run} trial(s) here; study has {states}",
+        highlight=False,
+    )
+
+
+@app.command("sync")
+def sync_command(
+    study: str = StudyArg,
+    storage: str | None = StorageOpt,
+    tracking_uri: str | None = TrackingOpt,
+) -> None:
+    """Write to MLflow every finished trial it lacks (e.g. run while the server was down).
+
+    Safe to repeat and to run beside workers: no trial gets a second run.
+    """
+    import json
+
+    from sweeper.provenance import provenance_tags
+    from sweeper.storage import Claims, default_storage_url, load_existing_study
+    from sweeper.study import load_study
+    from sweeper.sync import sync_trials
+    from sweeper.tracking import Tracker, default_tracking_uri, storage_id
+
+    loaded = load_study(study)
+    storage_url = storage or default_storage_url()
+    tracking = tracking_uri or default_tracking_uri()
+    optuna_study = load_existing_study(loaded.name, storage_url)
+    tracker = Tracker(tracking, loaded.name)
+    parent_id = tracker.parent_run(
+        loaded.name,
+        storage_id(storage_url),
+        params={
+            "study_file": str(loaded.path),
+            "objectives": json.dumps(optuna_study.user_attrs.get("objectives", {})),
+        },
+        tags=provenance_tags(loaded.sha256, loaded.spec.seed),
+        storage_url=storage_url,
+        reopen=False,
+    )
+    with Claims(storage_url) as claims:
+        report = sync_trials(optuna_study, tracker, parent_id, claims)
+    console.print(
+        f"sync {loaded.name}: {len(report.created)} run(s) created {report.created}, "
+        f"{len(report.closed)} closed {report.closed}, {len(report.present)} already in MLflow"
+        + (
+            f", {len(report.busy)} being written by another process {report.busy}"
+            if report.busy
+            else ""
+        ),
+        highlight=False,
+    )
