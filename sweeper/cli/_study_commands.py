@@ -69,7 +69,7 @@ def run_command(
     if loaded.spec.budget_eur is not None and not force:
         from sweeper.quote import quote_study, require_budget_fits
 
-        quote = quote_study(loaded, n_trials=n_trials, storage_url=storage_url, samples=100)
+        quote = quote_study(loaded, n_trials=n_trials, storage_url=storage_url)
         require_budget_fits(quote, loaded.path)
     tracking = None if no_mlflow else (tracking_uri or default_tracking_uri())
     lead = loaded.objective_names[0]
