@@ -29,7 +29,28 @@ def quiet_libraries() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    for name in NOISY_LOGGERS:
+    _silence_progress_bars()
+    # torch configures its own loggers when imported (resetting their levels), and torchao logs
+    # registration warnings through them at its import: import torch first, then quiet it.
+    import torch  # noqa: F401
+
+    for name in NOISY_LOGGERS + ("torch.utils._pytree",):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")
+
+
+def _silence_progress_bars() -> None:
+    """lm-eval passes ``disable=False`` to tqdm explicitly, which overrides ``TQDM_DISABLE``."""
+    import tqdm
+
+    original = tqdm.std.tqdm.__init__
+    if getattr(original, "_sweeper_quiet", False):
+        return
+
+    def quiet_init(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    quiet_init._sweeper_quiet = True  # type: ignore[attr-defined]
+    tqdm.std.tqdm.__init__ = quiet_init

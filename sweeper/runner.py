@@ -23,7 +23,7 @@ from sweeper.provenance import provenance_tags
 from sweeper.storage import StopAtTotalTrials, open_storage, open_study
 from sweeper.study import LoadedStudy
 from sweeper.sync import sync_quietly
-from sweeper.tracking import Tracker, storage_id
+from sweeper.tracking import Tracker, TrackingUnavailable, storage_id
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,14 @@ def make_sampler(loaded: LoadedStudy, seed: int) -> optuna.samplers.BaseSampler:
     constraints = constraints_func(n) if n else None
     if cfg.name == "random":
         return _ConstrainedRandomSampler(seed, constraints)
+    if cfg.name == "grid":
+        from sweeper.search import distributions
+
+        grid = {
+            name: list(dist.choices)
+            for name, dist in distributions(loaded.spec.search_space).items()
+        }
+        return optuna.samplers.GridSampler(grid, seed=seed)
     if cfg.name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints)
     if cfg.name == "gp":
@@ -173,18 +181,22 @@ def run_sweep(
     tracker = parent_id = None
     if tracking_uri is not None:
         status(f"MLflow: {tracking_uri}")
-        tracker = Tracker(tracking_uri, loaded.name, artifact_root)
-        parent_id = tracker.parent_run(
-            loaded.name,
-            storage_id(storage_url),
-            params={
-                "study_file": str(loaded.path),
-                "objectives": json.dumps(study.user_attrs["objectives"]),
-                "search_space": loaded.spec.search_space.model_dump_json()[:6000],
-            },
-            tags=provenance_tags(loaded.sha256, loaded.spec.seed, ctx.provenance()),
-            storage_url=storage_url,  # workers agree on one parent run through the storage
-        )
+        try:
+            tracker = Tracker(tracking_uri, loaded.name, artifact_root)
+            parent_id = tracker.parent_run(
+                loaded.name,
+                storage_id(storage_url),
+                params={
+                    "study_file": str(loaded.path),
+                    "objectives": json.dumps(study.user_attrs["objectives"]),
+                    "search_space": loaded.spec.search_space.model_dump_json()[:6000],
+                },
+                tags=provenance_tags(loaded.sha256, loaded.spec.seed, ctx.provenance()),
+                storage_url=storage_url,  # workers agree on one parent run through the storage
+            )
+        except TrackingUnavailable as exc:  # trials stay in the storage; `sweeper sync` later
+            status(f"{exc}; running without MLflow, `sweeper sync` writes the trials later")
+            tracker = parent_id = None
     budget = BudgetGuard.open(
         loaded,
         study,

@@ -164,7 +164,7 @@ class RecipeObjective:
             trial.set_user_attr(ATTR_FAIL_REASON, reason)
             self._end_run(
                 run_id,
-                "KILLED",
+                "PRUNED",
                 metrics,
                 {"sweeper.rejected": "memory", "sweeper.fail_reason": reason, "feasible": "false"},
             )

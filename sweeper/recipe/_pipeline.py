@@ -200,6 +200,11 @@ def run_recipe(recipe: Recipe, cache: WorkCache, *, callback: Any = None) -> Rec
         ),
     )
     if got.hit:
+        # The whole recipe was evaluated before: nothing below it ran either. (The eval entry's
+        # build time, which included any training, is what this trial saved.)
+        for step, key in keys.items():
+            if step != "eval":
+                result.steps.append(StepRecord(step, key, True, 0.0, 0.0))
         result.scores = {n: TaskScore(**s) for n, s in got.meta["scores"].items()}
         result.model_size_bytes = int(got.meta["model_size_bytes"])
         result.tokens_evaluated = int(got.meta.get("tokens_evaluated", 0))

@@ -518,7 +518,9 @@ class ConstraintSpec(_Strict):
 
 
 class SamplerSection(_Strict):
-    name: Literal["tpe", "random", "nsga2", "gp"] = "tpe"
+    name: Literal["tpe", "random", "nsga2", "gp", "grid"] = Field(
+        "tpe", description="grid: every combination of `choices` once (choices-only spaces)."
+    )
     n_startup_trials: int = Field(4, ge=0)
 
 
@@ -556,6 +558,26 @@ class Study(_Strict):
         description="Where trained LoRA adapters and evaluations are cached (default: "
         "./.sweeper-cache, or $SWEEPER_CACHE_DIR/work).",
     )
+
+    @model_validator(mode="after")
+    def _grid_needs_choices(self) -> Study:
+        if self.sampler.name != "grid":
+            return self
+        for name in SEARCHABLE:
+            dim = getattr(self.search_space, name)
+            if isinstance(dim, Range):
+                raise _FieldError(
+                    f"search_space.{name}",
+                    {"low": dim.low, "high": dim.high},
+                    "the grid sampler needs `choices` (or `value`) on every dimension",
+                )
+            if isinstance(dim, Choices) and name in CONDITIONAL:
+                raise _FieldError(
+                    f"search_space.{name}",
+                    dim.choices,
+                    "the grid sampler cannot search a conditional dimension; fix it with `value`",
+                )
+        return self
 
     @model_validator(mode="after")
     def _recipe_sections(self) -> Study:
