@@ -20,6 +20,7 @@ NOISY_LOGGERS = (
     "datasets",
     "accelerate",
     "alembic",
+    "bitsandbytes",
 )
 
 

@@ -175,7 +175,18 @@ class RecipeObjective:
         recipe = self.recipe(settings)
         try:
             with measure_resources() as usage:
-                result = run_recipe(recipe, self.cache)
+                result = run_recipe(recipe, self.cache, trainer_callbacks=self._pruning(trial))
+        except optuna.TrialPruned as exc:  # stopped early: charged what it spent
+            wall = time.perf_counter() - started
+            spent = {
+                "wall_seconds": wall,
+                "cost_eur_trial": cost_eur_for_seconds(wall, self.hw.eur_per_hour),
+                **{k: v for k, v in projected.items() if not k.startswith("_")},
+            }
+            trial.set_user_attr(ATTR_METRICS, spent)
+            trial.set_user_attr(ATTR_FAIL_REASON, str(exc))
+            self._end_run(run_id, "PRUNED", spent, {"sweeper.pruned": str(exc)[:4000]})
+            raise
         except Exception as exc:
             wall = time.perf_counter() - started
             reason = f"{type(exc).__name__}: {exc}"
@@ -225,6 +236,32 @@ class RecipeObjective:
             metrics_c = {}
         self._end_run(run_id, "COMPLETE", metrics | metrics_c, tags)
         return tuple(float(metrics[name]) for name in self.loaded.objective_names)
+
+    def _pruning(self, trial: optuna.Trial) -> Any:
+        """Intermediate-eval callbacks for the trial's LoRA training, when the study prunes."""
+        spec = self.loaded.spec
+        if spec.pruning is None:
+            return None
+        from sweeper.recipe._pruning import MedianRule, intermediate_eval_callback
+
+        metric = spec.pruning.metric or next(
+            o.name for o in spec.objectives if o.name in spec.eval.tasks
+        )
+        names = self.loaded.objective_names
+        maximize = (
+            self.loaded.directions[names.index(metric)] == "maximize" if metric in names else True
+        )
+        rule = MedianRule(
+            metric, maximize, spec.pruning.n_startup_trials, spec.pruning.n_warmup_steps
+        )
+        return intermediate_eval_callback(
+            trial,
+            rule,
+            task=spec.eval.tasks[metric],
+            every_steps=spec.pruning.every_steps,
+            limit=spec.pruning.limit,
+            batch_size=spec.eval.batch_size,
+        )
 
     def _projected_metrics(self, settings: RecipeSettings) -> dict[str, Any]:
         """Full-scale training of the recipe: its LoRA, plus every LoRA partner it merges."""

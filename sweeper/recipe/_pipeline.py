@@ -140,8 +140,13 @@ def recipe_keys(recipe: Recipe) -> dict[str, str]:
     return keys
 
 
-def run_recipe(recipe: Recipe, cache: WorkCache, *, callback: Any = None) -> RecipeResult:
-    """Run (or reuse) every step of ``recipe``; return scores and what each step cost."""
+def run_recipe(recipe: Recipe, cache: WorkCache, *, trainer_callbacks: Any = None) -> RecipeResult:
+    """Run (or reuse) every step of ``recipe``; return scores and what each step cost.
+
+    ``trainer_callbacks(tokenizer) -> list`` adds transformers callbacks to the trial's own LoRA
+    training (an intermediate evaluation for pruning); an exception they raise (such as
+    ``optuna.TrialPruned``) stops the trial and caches nothing.
+    """
     from objectives import TaskScore
 
     keys = recipe_keys(recipe)
@@ -150,7 +155,9 @@ def run_recipe(recipe: Recipe, cache: WorkCache, *, callback: Any = None) -> Rec
 
     def build_eval(folder: Path) -> dict[str, Any]:
         adapters = {}
-        lora = _train_cached(recipe.lora, base, recipe.base_model, cache, "lora", result, callback)
+        lora = _train_cached(
+            recipe.lora, base, recipe.base_model, cache, "lora", result, trainer_callbacks
+        )
         adapters["lora"] = lora
         partner_models: list[tuple[str, Path | None]] = []
         if recipe.merge is not None:
@@ -218,7 +225,7 @@ def _train_cached(
     cache: WorkCache,
     step: str,
     result: RecipeResult,
-    callback: Any,
+    trainer_callbacks: Any,
 ) -> CacheResult:
     def build(folder: Path) -> dict[str, Any]:
         from objectives import load_model, train_lora
@@ -230,7 +237,7 @@ def _train_cached(
             tokenizer,
             job.config,
             examples=read_examples_file(job.train_file),
-            callback=callback,
+            trainer_callbacks=tuple(trainer_callbacks(tokenizer)) if trainer_callbacks else (),
         )
         peft_model.save_pretrained(str(folder))
         return {

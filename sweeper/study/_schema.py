@@ -517,6 +517,20 @@ class ConstraintSpec(_Strict):
         return f"{self.metric}>=baseline{self.min_vs_baseline:+g}"
 
 
+class PruningSection(_Strict):
+    """Stop trials early on a cheap intermediate evaluation (median rule on one metric)."""
+
+    metric: str | None = Field(
+        None, description="The eval metric that drives pruning (default: the first eval objective)."
+    )
+    every_steps: int = Field(5, gt=0, description="Evaluate every this many optimizer steps.")
+    limit: int = Field(8, gt=0, description="Items of the metric's task per intermediate eval.")
+    n_startup_trials: int = Field(
+        2, ge=0, description="Completed trials needed before anything is pruned."
+    )
+    n_warmup_steps: int = Field(0, ge=0, description="Never prune at or before this step.")
+
+
 class SamplerSection(_Strict):
     name: Literal["tpe", "random", "nsga2", "gp", "grid"] = Field(
         "tpe", description="grid: every combination of `choices` once (choices-only spaces)."
@@ -552,12 +566,29 @@ class Study(_Strict):
     sampler: SamplerSection = Field(default_factory=SamplerSection)
     merge: MergeSection | None = None
     serving: ServingSection | None = None
+    pruning: PruningSection | None = None
     constraints: list[ConstraintSpec] = Field(default_factory=list)
     cache_dir: str | None = Field(
         None,
         description="Where trained LoRA adapters and evaluations are cached (default: "
         "./.sweeper-cache, or $SWEEPER_CACHE_DIR/work).",
     )
+
+    @model_validator(mode="after")
+    def _pruning_metric(self) -> Study:
+        if self.pruning is None:
+            return self
+        metric = self.pruning.metric
+        if metric is None:
+            if not any(o.name in self.eval.tasks for o in self.objectives):
+                raise _FieldError(
+                    "pruning.metric", None, f"name an eval metric: {', '.join(self.eval.tasks)}"
+                )
+        elif metric not in self.eval.tasks:
+            raise _FieldError(
+                "pruning.metric", metric, f"an eval metric: {', '.join(self.eval.tasks)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _grid_needs_choices(self) -> Study:
