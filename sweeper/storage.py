@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,6 +25,8 @@ HEARTBEAT_INTERVAL_S = 30
 GRACE_PERIOD_S = 120
 HEARTBEAT_INTERVAL_ENV = "SWEEPER_HEARTBEAT_INTERVAL_S"
 GRACE_PERIOD_ENV = "SWEEPER_HEARTBEAT_GRACE_S"
+#: Tries to open a storage whose tables another worker may be creating at the same moment.
+SCHEMA_RACE_ATTEMPTS = 4
 #: How often a trial whose worker died is re-queued (as a new trial) before it stays failed.
 STALE_TRIAL_MAX_RETRY = 2
 #: The trial states that count towards ``sweeper worker --total``: trials that ran to an end.
@@ -50,17 +53,27 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
             f"`{GRACE_PERIOD_ENV} > {HEARTBEAT_INTERVAL_ENV}` must hold, but got "
             f"grace={grace_s}, interval={interval_s}"
         )
-    try:
-        return optuna.storages.RDBStorage(
-            url,
-            heartbeat_interval=interval_s,
-            grace_period=grace_s,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                max_retry=STALE_TRIAL_MAX_RETRY
-            ),
-        )
-    except Exception as exc:
-        raise StorageError(f"cannot open the study storage {_redact(url)!r}: {exc}") from exc
+    for attempt in range(SCHEMA_RACE_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=interval_s,
+                grace_period=grace_s,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                    max_retry=STALE_TRIAL_MAX_RETRY
+                ),
+            )
+        except DatabaseError as exc:
+            # Workers starting together on an empty database race to create Optuna's tables
+            # (PostgreSQL: "duplicate key ... pg_type"); the loser finds them on the next try.
+            if attempt + 1 == SCHEMA_RACE_ATTEMPTS:
+                raise StorageError(
+                    f"cannot open the study storage {_redact(url)!r}: {exc}"
+                ) from exc
+            time.sleep(0.5 * (attempt + 1))
+        except Exception as exc:
+            raise StorageError(f"cannot open the study storage {_redact(url)!r}: {exc}") from exc
+    raise AssertionError("unreachable")
 
 
 def open_study(

@@ -125,17 +125,39 @@ class Tracker:
                 location = None
                 if self._artifact_root is not None and self.tracking_uri.startswith("sqlite:"):
                     location = (self._artifact_root / self.experiment_name).resolve().as_uri()
-                exp_id = self.client.create_experiment(
-                    self.experiment_name, artifact_location=location
-                )
+                try:
+                    exp_id = self.client.create_experiment(
+                        self.experiment_name, artifact_location=location
+                    )
+                except Exception:
+                    # Another worker created it between our lookup and our create.
+                    exp = self.client.get_experiment_by_name(self.experiment_name)
+                    if exp is None:
+                        raise
+                    exp_id = exp.experiment_id
             else:
                 exp_id = exp.experiment_id
-            self.client.set_experiment_tag(exp_id, *EXPERIMENT_KIND_TAG)
+            self._tag_experiment(exp_id)
             return exp_id
         except Exception as exc:  # the store is unreachable or unusable
+            if _is_unreachable(exc):
+                raise TrackingUnavailable(
+                    f"MLflow at {self.tracking_uri} is unreachable: {exc}"
+                ) from exc
             raise TrackingError(
                 f"MLflow tracking store {self.tracking_uri!r} is not usable: {exc}"
             ) from exc
+
+    def _tag_experiment(self, exp_id: str) -> None:
+        key, value = EXPERIMENT_KIND_TAG
+        if self.client.get_experiment(exp_id).tags.get(key) == value:
+            return
+        try:
+            self.client.set_experiment_tag(exp_id, key, value)
+        except Exception:
+            # Workers starting together: another one may have inserted the same tag first.
+            if self.client.get_experiment(exp_id).tags.get(key) != value:
+                raise
 
     # --- parent run ----------------------------------------------------------------------------
 

@@ -29,13 +29,16 @@ class _RacingTracker(Tracker):
 
 def _race(tracking_uri: str, experiment: str, storage_url: str | None, n: int) -> list[str]:
     _RacingTracker.barrier = threading.Barrier(n)
-    trackers = [_RacingTracker(tracking_uri, experiment) for _ in range(n)]
+    start = threading.Barrier(n)
     ids: list[str | None] = [None] * n
     errors: list[BaseException] = []
 
     def open_parent(i: int) -> None:
         try:
-            ids[i] = trackers[i].parent_run(
+            start.wait(timeout=60)
+            # Created in the thread: workers also race to create the experiment and its tag.
+            tracker = _RacingTracker(tracking_uri, experiment)
+            ids[i] = tracker.parent_run(
                 experiment, "storage-1", {"study_file": "x.yaml"}, {}, storage_url=storage_url
             )
         except BaseException as exc:  # surfaced below
