@@ -31,6 +31,15 @@ def summarize(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
                 "params": dict(t.params),
                 "metrics": dict(t.user_attrs.get(ATTR_METRICS, {})),
                 "fail_reason": t.user_attrs.get(ATTR_FAIL_REASON),
+                "cache_hits": sorted(k for k, hit in t.user_attrs.get("cache", {}).items() if hit),
+                "feasible": (
+                    all(v <= 0 for v in t.user_attrs["constraints"].values())
+                    if t.user_attrs.get("constraints")
+                    else None
+                ),
+                "serving_instance": (t.user_attrs.get("projection") or {})
+                .get("serving", {})
+                .get("serving_instance"),
             }
         )
     baseline = (study.user_attrs.get(STUDY_ATTR_BASELINE) or {}).get("metrics", {})

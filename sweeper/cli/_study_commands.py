@@ -100,7 +100,7 @@ def run_command(
             line = f"trial {report.number:>3} {report.state:<8} {values}  cost_eur_trial=€{report.cost_eur_trial:.4f}"
             if report.fail_reason:
                 line += f"  reason: {report.fail_reason}"
-            progress.console.print(line)
+            progress.console.print(line, soft_wrap=True)
             progress.update(
                 task,
                 advance=1,
@@ -186,6 +186,16 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def _metric_cell(metrics: dict, name: str) -> str:
+    """A metric with its standard error when it has one (``0.9833 ± 0.0081``)."""
+    if name not in metrics:
+        return "-"
+    stderr = metrics.get(f"{name}_stderr")
+    if isinstance(stderr, float) and stderr == stderr:
+        return f"{_fmt(metrics[name])} ± {stderr:.2g}"
+    return _fmt(metrics[name])
+
+
 def _print_summary(data: dict) -> None:
     from rich.table import Table
 
@@ -205,19 +215,29 @@ def _print_summary(data: dict) -> None:
             "base model: " + "  ".join(f"{k}={_fmt(v)}" for k, v in data["baseline"].items())
         )
     table = Table(title="trials (* = Pareto-optimal)")
-    cols = ["#", "state"] + list(data["objectives"]) + ["cost_eur_trial (€)", "params"]
+    objectives = list(data["objectives"])
+    cols = ["#", "state"] + objectives + ["cost_eur_trial (€)", "params"]
     for c in cols:
         table.add_column(c)
     for t in data["trials"]:
         mark = "*" if t["pareto"] else ""
         row = [f"{t['number']}{mark}", t["state"]]
-        row += [_fmt(t["metrics"][n]) if n in t["metrics"] else "-" for n in data["objectives"]]
+        row += [_metric_cell(t["metrics"], n) for n in objectives]
         row += [
             f"{t['metrics'].get('cost_eur_trial', 0.0):.4f}",
             ", ".join(f"{k}={_fmt(v)}" for k, v in t["params"].items()),
         ]
+        notes = []
+        if t.get("feasible") is False:
+            notes.append("infeasible")
+        if t.get("cache_hits"):
+            notes.append("cached: " + ",".join(t["cache_hits"]))
+        if t.get("serving_instance"):
+            notes.append(f"served on {t['serving_instance']}")
         if t.get("fail_reason"):
-            row[-1] += f" | {t['fail_reason']}"
+            notes.append(t["fail_reason"])
+        if notes:
+            row[-1] += " | " + "; ".join(notes)
         table.add_row(*row)
     console.print(table)
 
@@ -232,20 +252,29 @@ def _print_quote(q: dict) -> None:
     table = Table()
     for c in ["", "P10", "P50", "P90"]:
         table.add_column(c, justify="right")
+    in_study = q["per_trial"].get("cost_eur_trial_in_study")
     for key, label in [
-        ("trial_seconds", "seconds per trial"),
-        ("cost_eur_trial", "€ per trial (sweep)"),
+        ("trial_seconds", "seconds per trial (trains, worst case)"),
+        ("cost_eur_trial", "€ per trial (trains, worst case)"),
+        (
+            "cost_eur_trial_in_study",
+            f"€ per trial in this study (mean {_fmt(in_study['mean'])})" if in_study else "",
+        ),
         ("cost_eur_train_projected", "€ full-scale training (projected)"),
         ("gpu_hours_train_projected", "GPU-hours full-scale (projected)"),
     ]:
-        s = q["per_trial"][key]
-        table.add_row(label, *(_fmt(s[p]) for p in ("p10", "p50", "p90")))
+        s = q["per_trial"].get(key)
+        if s is not None:
+            table.add_row(label, *(_fmt(s[p]) for p in ("p10", "p50", "p90")))
     console.print(table)
     total = q["study_total"]
     console.print(
         f"whole sweep ({q['n_trials']} trials): €{total['cost_eur_p50']:.4f} (P50), "
         f"€{total['cost_eur_p90']:.4f} (P90); {total['hours_p50']:.2f} h (P50) on {q['trial_hardware']}"
     )
+    sim = q.get("simulation")
+    if sim is not None:
+        console.print(_simulation_line(q, sim))
     budget = q.get("budget")
     if budget is not None:
         verdict = (
@@ -260,3 +289,29 @@ def _print_quote(q: dict) -> None:
             f"the P50 quote {verdict}"
         )
     console.print(f"[dim]{q['assumptions']}[/]")
+
+
+def _simulation_line(q: dict, sim: dict) -> str:
+    """The cache and pruning assumptions behind the whole-sweep figures, in one line."""
+    trained = sim["lora_configs_trained_in_storage"]
+    parts = [
+        f"{sim['lora_trainings_mean']:.1f} LoRA training(s) expected "
+        f"({sim['lora_configs_in_space']} configuration(s) sampled"
+        + (f", {trained} already trained" if trained else "")
+        + ")"
+    ]
+    if sim["partners"]:
+        done = sim["partners_trained_in_storage"]
+        parts.append(
+            f"partner LoRA ({', '.join(sim['partners'])}) trained "
+            f"{sim['partner_trainings_mean']:.1f}x"
+            + (f" (already trained: {', '.join(done)})" if done else "")
+        )
+    parts.append(f"{sim['recipe_cache_hits_mean']:.1f} repeated recipe(s) (cached)")
+    if sim["pruning"] is not None:
+        parts.append(f"{sim['pruned_share_mean']:.0%} pruned; {sim['pruning']}")
+    return (
+        f"[dim]simulated {q['study_total']['studies_simulated']} studies: "
+        + "; ".join(parts)
+        + "[/]"
+    )
