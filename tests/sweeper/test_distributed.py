@@ -224,3 +224,27 @@ def test_a_killed_workers_trial_is_failed_and_retried(
     assert dead.info.status == "FAILED"
     assert "worker was killed" in dead.data.tags["sweeper.fail_reason"]
     assert runs[retry.number].data.tags["sweeper.state"] == "COMPLETE"
+
+
+def test_stop_at_total_counts_finished_trials_and_guards_against_all_failing() -> None:
+    from optuna.trial import TrialState, create_trial
+
+    from sweeper.storage import StopAtTotalTrials
+
+    def study_with(*states: TrialState) -> optuna.Study:
+        study = optuna.create_study()
+        for state in states:
+            values = 1.0 if state == TrialState.COMPLETE else None
+            study.add_trial(create_trial(state=state, value=values))
+        return study
+
+    stop = StopAtTotalTrials(3)
+    C, P, F, R = TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING
+    assert not stop.reached(study_with(C, P, F, R, F))  # 2 finished, 2 failed
+    assert stop.reached(study_with(C, P, F, C))
+    assert stop.reached(study_with(F, F, F, C))  # every trial failing would never end otherwise
+    study = study_with(C, C)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=10, callbacks=[stop])
+    assert len(study.trials) == 3  # stopped after the trial that made three
+    with pytest.raises(ValueError, match="total >= 1"):
+        StopAtTotalTrials(0)
