@@ -194,6 +194,16 @@ class Claims:
         except Exception as exc:
             raise StorageError(f"cannot open the claims table in {self._where!r}: {exc}") from exc
 
+    @staticmethod
+    def supported(storage_url: str) -> bool:
+        """Whether claims work on this storage (SQLite and PostgreSQL; not e.g. MySQL)."""
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(storage_url).get_backend_name() in ("sqlite", "postgresql")
+        except Exception:
+            return False
+
     def close(self) -> None:
         self._engine.dispose()
 

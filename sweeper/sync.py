@@ -80,6 +80,7 @@ def sync_trials(
         return report
     runs = tracker.trial_runs(parent_run_id)
     parent_tags: dict[str, str] | None = None
+    front: set[int] | None = None  # Pareto-optimal trial numbers, computed when first needed
     for trial in sorted(finished, key=lambda t: t.number):
         found = runs.get(trial.number, [])
         if any(_is_final(run) for run in found):
@@ -104,7 +105,12 @@ def sync_trials(
                     {**parent_tags, "sweeper.synced": "true", **_retry_tag(trial)},
                 )
                 report.created.append(trial.number)
-            tracker.end_trial(run_id, trial.state.name, _metrics(trial), _final_tags(trial))
+            tags = _final_tags(trial)
+            if trial.state == TrialState.COMPLETE:
+                if front is None:
+                    front = {t.number for t in study.best_trials}
+                tags["pareto"] = "true" if trial.number in front else "false"
+            tracker.end_trial(run_id, trial.state.name, _metrics(trial), tags)
         except BaseException:
             claims.swap(key, token, "released")
             raise
@@ -174,10 +180,12 @@ def _metrics(trial: FrozenTrial) -> dict[str, float]:
 
 
 def _final_tags(trial: FrozenTrial) -> dict[str, str]:
-    if trial.state != TrialState.FAIL:
-        return {}
-    reason = trial.user_attrs.get(ATTR_FAIL_REASON) or NO_REASON
-    return {"sweeper.fail_reason": str(reason)[:4000]}
+    """The fail reason of a failed trial, and of a pruned one that recorded why (e.g. refused by
+    the budget before it started)."""
+    reason = trial.user_attrs.get(ATTR_FAIL_REASON)
+    if reason is None and trial.state == TrialState.FAIL:
+        reason = NO_REASON
+    return {} if reason is None else {"sweeper.fail_reason": str(reason)[:4000]}
 
 
 def _retry_tag(trial: FrozenTrial) -> dict[str, str]:

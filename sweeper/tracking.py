@@ -182,7 +182,7 @@ class Tracker:
 
         self.study_name, self.storage_key = study_name, storage_key
         with self._reachable():
-            if storage_url is None:
+            if storage_url is None or not Claims.supported(storage_url):
                 run_id = self._find_or_create_parent(study_name, storage_key, params, tags)[0]
             else:
                 key = f"mlflow-parent:{self.tracking_key}:{study_name}"

@@ -59,6 +59,8 @@ def test_sync_writes_trials_run_without_mlflow_once(
             trials[number].user_attrs["metrics"]["cost_eur_trial"]
         )
         assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["trial.json"]
+    front = {t.number for t in optuna.load_study(study_name="tiny", storage=storage).best_trials}
+    assert {n for n, r in runs.items() if r.data.tags["pareto"] == "true"} == front
 
     assert main(["sync", str(tiny_study), "--storage", storage, "--tracking-uri", tracking]) == 0
     assert "0 run(s) created [], 0 closed [], 3 already in MLflow" in capsys.readouterr().out
