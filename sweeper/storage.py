@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import optuna
+from optuna.study import MaxTrialsCallback
 from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, inspect, select
 from sqlalchemy import update as sql_update
@@ -141,15 +142,18 @@ class StopAtTotalTrials:
         if total < 1:
             raise ValueError(f"`total >= 1` must hold, but got {total=}.")
         self.total = total
+        self._finished = MaxTrialsCallback(total, states=FINISHED_STATES)
+        self._failed = MaxTrialsCallback(total, states=(TrialState.FAIL,))
 
     def reached(self, study: optuna.Study) -> bool:
+        """Whether the study is done already (checked before a worker starts its first trial)."""
         trials = study.get_trials(deepcopy=False, states=(*FINISHED_STATES, TrialState.FAIL))
         finished = sum(t.state in FINISHED_STATES for t in trials)
         return finished >= self.total or len(trials) - finished >= self.total
 
-    def __call__(self, study: optuna.Study, _trial: FrozenTrial) -> None:
-        if self.reached(study):
-            study.stop()
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self._finished(study, trial)
+        self._failed(study, trial)
 
 
 # --- claims: a compare-and-set register in the study storage's database -----------------------
