@@ -33,6 +33,7 @@ def quiet_libraries() -> None:
     _silence_progress_bars()
     # torch configures its own loggers when imported (resetting their levels), and torchao logs
     # registration warnings through them at its import: import torch first, then quiet it.
+    import mlflow  # noqa: F401  (same for mlflow's loggers: it sets them up at import)
     import torch  # noqa: F401
 
     for name in NOISY_LOGGERS + ("torch.utils._pytree",):

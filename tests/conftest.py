@@ -60,7 +60,30 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 
 def demo_study_data() -> dict:
-    return yaml.safe_load((REPO / "studies" / "demo.yaml").read_text())
+    """The demo study reduced to a LoRA-only search with two objectives (quality vs projected
+    training euros): the shape most runner, budget and worker tests exercise. The recipe parts
+    (merge, quantization, serving, constraints) have their own tests in tests/sweeper/test_recipe_*."""
+    data = yaml.safe_load((REPO / "studies" / "demo.yaml").read_text())
+    for key in ("merge", "serving", "constraints", "pruning"):
+        data.pop(key, None)
+    data["eval"] = {
+        "tasks": {"quality": "sweeper_json_extract", "retention": "sweeper_general"},
+        "batch_size": 32,
+    }
+    data["search_space"] = {
+        "lora_r": {"choices": [4, 8, 16, 32]},
+        "lora_alpha_ratio": {"choices": [0.5, 1, 2, 4]},
+        "learning_rate": {"low": 2.0e-4, "high": 3.0e-3, "log": True},
+        "target_modules": {"choices": ["q_v", "attention", "all_linear"]},
+        "epochs": {"choices": [1, 2, 3]},
+    }
+    data["objectives"] = [
+        {"name": "quality", "direction": "maximize"},
+        {"name": "cost_eur_train_projected", "direction": "minimize"},
+    ]
+    data["trials"] = 6
+    data["sampler"] = {"name": "tpe", "n_startup_trials": 4}
+    return data
 
 
 def write_study(path: Path, data: dict) -> Path:

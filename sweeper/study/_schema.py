@@ -630,7 +630,7 @@ class Study(_Strict):
                 known = list(self.eval.tasks) + list(COST_METRICS)
                 if c.metric not in known:
                     raise _FieldError(
-                        f"constraints.{i}.metric", c.metric, f"valid metrics: {', '.join(known)}"
+                        f"constraints.{i}.metric", c.metric, _valid_metrics(c.metric, known)
                     )
                 if c.min_vs_baseline is not None and c.metric not in self.eval.tasks:
                     raise _FieldError(
@@ -662,7 +662,7 @@ class Study(_Strict):
         for i, objective in enumerate(self.objectives):
             if objective.name not in known:
                 raise _FieldError(
-                    f"objectives.{i}.name", objective.name, f"valid metrics: {', '.join(known)}"
+                    f"objectives.{i}.name", objective.name, _valid_metrics(objective.name, known)
                 )
             if objective.name in seen:
                 raise _FieldError(
@@ -670,6 +670,14 @@ class Study(_Strict):
                 )
             seen.add(objective.name)
         return self
+
+
+def _valid_metrics(name: str, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}valid metrics: {', '.join(known)}"
 
 
 class _FieldError(ValueError):

@@ -41,8 +41,12 @@ DELETE = object()
 
 def test_demo_study_is_valid() -> None:
     loaded = load_study(REPO / "studies" / "demo.yaml")
-    assert loaded.objective_names == ["quality", "cost_eur_train_projected"]
-    assert loaded.directions == ["maximize", "minimize"]
+    assert loaded.objective_names == [
+        "quality",
+        "cost_eur_train_projected",
+        "cost_eur_serving_month",
+    ]
+    assert loaded.directions == ["maximize", "minimize", "minimize"]
     assert loaded.train_file.is_file()
     assert len(loaded.sha256) == 64
 
@@ -86,7 +90,7 @@ def test_bundled_name_resolves() -> None:
             {"objectives": [{"name": "qualty"}]},
             "objectives.0.name",
             "'qualty'",
-            "valid metrics: quality",
+            "did you mean 'quality'? valid metrics: date_skill, quality",
         ),
         (
             {"objectives": [{"name": "quality", "direction": "up"}]},
