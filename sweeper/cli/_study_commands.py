@@ -294,9 +294,14 @@ def _print_quote(q: dict) -> None:
 def _simulation_line(q: dict, sim: dict) -> str:
     """The cache and pruning assumptions behind the whole-sweep figures, in one line."""
     trained = sim["lora_configs_trained_in_storage"]
+    distinct = sim["lora_configs_in_space"]
+    space = (
+        "a continuous dimension: each trial a new configuration"
+        if distinct is None
+        else f"{distinct} configuration(s) in the space"
+    )
     parts = [
-        f"{sim['lora_trainings_mean']:.1f} LoRA training(s) expected "
-        f"({sim['lora_configs_in_space']} configuration(s) sampled"
+        f"{sim['lora_trainings_mean']:.1f} LoRA training(s) expected ({space}"
         + (f", {trained} already trained" if trained else "")
         + ")"
     ]
