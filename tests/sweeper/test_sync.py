@@ -116,7 +116,7 @@ def test_mlflow_down_mid_sweep_then_sync_leaves_one_run_per_trial(
     mlflow_tracking_server.start()
     restarted_at = complete()
     assert restarted_at <= total - 2, "the worker finished before MLflow came back: too slow"
-    assert wait_all([worker], 150) == [0], (tmp_path / "worker-1.log").read_text()
+    assert wait_all([worker], 240) == [0], (tmp_path / "worker-1.log").read_text()
 
     trials = load(name, storage)
     unlogged = [t for t in trials if "mlflow_run_id" not in t.user_attrs]
