@@ -146,6 +146,8 @@ class RecipeObjective:
             | ({"serving": serving.as_dict()} if serving else {}),
         )
         params = self._params(settings, projected["_training"], serving)
+        # `sweeper sync` logs exactly these if MLflow misses this trial.
+        trial.set_user_attr("mlflow_params", {k: v for k, v in params.items() if v is not None})
         run_id = self._start_run(trial.number, params)
         if run_id is not None:
             trial.set_user_attr(ATTR_MLFLOW_RUN, run_id)
