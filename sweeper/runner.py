@@ -117,6 +117,15 @@ def make_sampler(loaded: LoadedStudy, seed: int) -> optuna.samplers.BaseSampler:
         return optuna.samplers.GridSampler(grid, seed=seed)
     if cfg.name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints)
+    if cfg.name == "cost_aware":
+        from sweeper.samplers import CostAwareSampler, recipe_trial_cost_eur
+
+        return CostAwareSampler(
+            recipe_trial_cost_eur(loaded),
+            n_startup_trials=cfg.n_startup_trials,
+            seed=seed,
+            constraints_func=constraints,
+        )
     if cfg.name == "gp":
         return optuna.samplers.GPSampler(
             seed=seed, n_startup_trials=cfg.n_startup_trials, constraints_func=constraints

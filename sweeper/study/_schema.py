@@ -532,8 +532,11 @@ class PruningSection(_Strict):
 
 
 class SamplerSection(_Strict):
-    name: Literal["tpe", "random", "nsga2", "gp", "grid"] = Field(
-        "tpe", description="grid: every combination of `choices` once (choices-only spaces)."
+    name: Literal["tpe", "random", "nsga2", "gp", "grid", "cost_aware"] = Field(
+        "tpe",
+        description="grid: every combination of `choices` once (choices-only spaces). "
+        "cost_aware: TPE and random candidates, the one with most expected hypervolume gain "
+        "per predicted euro runs (sweeper/samplers/).",
     )
     n_startup_trials: int = Field(4, ge=0)
 
