@@ -305,10 +305,18 @@ def _tag_pareto_front(
     front = {t.number for t in study.best_trials}
     newest = max(complete)
     changed = set(complete) if previous is None else (front ^ previous) | {newest}
+    # Non-domination rank (0 = the front); ranks behind the front also shift when membership
+    # does not, so the sweep's end writes every run whose rank changed (sweeper.report.log_review).
+    from sweeper.report import study_pareto_ranks
+
+    ranks = study_pareto_ranks(study)
     for number in sorted(changed):
         run_id = complete[number].user_attrs.get(ATTR_MLFLOW_RUN) if number in complete else None
         if run_id:
-            tracker.log(run_id, tags={"pareto": "true" if number in front else "false"})
+            tags = {"pareto": "true" if number in front else "false"}
+            if number in ranks:
+                tags["pareto_rank"] = str(ranks[number])
+            tracker.log(run_id, tags=tags)
     return front
 
 
@@ -364,3 +372,8 @@ def _log_parent_summary(
             )
         },
     )
+    # Hypervolume, recommendations, every run's pareto_rank and the chart artifacts: at the end
+    # of a sweep only (charts take seconds); never fatal.
+    from sweeper.report import log_review
+
+    log_review(tracker, parent_id, study)

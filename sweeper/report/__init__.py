@@ -1,0 +1,70 @@
+"""Pareto review and the cost report: which configuration to take, and what it costs.
+
+Pure functions over trial records (``_records``): the front, ranks and hypervolume (``_pareto``),
+the recommendations (``_recommend``, ``_analysis``), repricing from recorded projections
+(``_reprice``), commitment advice (``_commitment``), charts (``_charts``) and the HTML report
+(``_html``). ``_study`` and ``_mlflow`` are the edges to Optuna storage and MLflow.
+"""
+
+from sweeper.report._analysis import ParetoAnalysis, ReviewOptions, analyze, quality_objective
+from sweeper.report._charts import chart_files
+from sweeper.report._commitment import CommitmentAdvice, commitment_advice
+from sweeper.report._html import ReportInputs, render_report, report_data
+from sweeper.report._mlflow import (
+    REPORT_ARTIFACT_DIR,
+    REVIEW_ARTIFACT_DIR,
+    find_parent_run,
+    log_report,
+    log_review,
+)
+from sweeper.report._pareto import (
+    REFERENCE_MARGIN,
+    hypervolume,
+    hypervolume_history,
+    knee,
+    pareto_front,
+    pareto_ranks,
+    reference_box,
+)
+from sweeper.report._recommend import Recommendation, cost_eur_horizon
+from sweeper.report._records import Objective, TrialRecord, records_from_trials
+from sweeper.report._reprice import Repriced, TrainingTarget, horizon_ranking, reprice
+from sweeper.report._study import analyze_study, study_objectives, study_pareto_ranks, study_records
+
+__all__ = [
+    "REFERENCE_MARGIN",
+    "REPORT_ARTIFACT_DIR",
+    "REVIEW_ARTIFACT_DIR",
+    "CommitmentAdvice",
+    "Objective",
+    "ParetoAnalysis",
+    "Recommendation",
+    "ReportInputs",
+    "Repriced",
+    "ReviewOptions",
+    "TrainingTarget",
+    "TrialRecord",
+    "analyze",
+    "analyze_study",
+    "chart_files",
+    "commitment_advice",
+    "cost_eur_horizon",
+    "find_parent_run",
+    "horizon_ranking",
+    "hypervolume",
+    "hypervolume_history",
+    "knee",
+    "log_report",
+    "log_review",
+    "pareto_front",
+    "pareto_ranks",
+    "quality_objective",
+    "records_from_trials",
+    "reference_box",
+    "render_report",
+    "report_data",
+    "reprice",
+    "study_objectives",
+    "study_pareto_ranks",
+    "study_records",
+]
