@@ -58,6 +58,11 @@ RESERVE_PERCENTILE = "p90"
 #: The base-model evaluation has a single configuration, hence no spread to take a percentile of:
 #: it reserves the quote's estimate times this margin.
 BASELINE_RESERVE_MARGIN = 1.5
+#: Re-quote the reservation after every completed trial up to this many, then only when the
+#: completed trials have grown by this factor (benchmarks/bench_overhead.py: a quote per trial was
+#: half of the sweeper's own time per trial).
+REQUOTE_EVERY_UNTIL = 10
+REQUOTE_GROWTH = 1.25
 #: A reservation is presumed abandoned after this many P90 trial durations (plus grace period).
 STALE_AFTER_P90_TRIALS = 3.0
 BUDGET_EXHAUSTED = "budget exhausted"
@@ -231,9 +236,15 @@ class BudgetGuard:
     # -- estimates -------------------------------------------------------------------------------
 
     def estimates(self, study: optuna.Study) -> ReservationEstimates:
-        """The quote's estimates, recomputed when the study has completed another trial."""
+        """The quote's estimates, recomputed after each of the first ``REQUOTE_EVERY_UNTIL``
+        completed trials, then each time the completed trials grew by ``REQUOTE_GROWTH`` (a quote
+        takes about a second; a trial more barely moves a calibration on dozens)."""
         complete = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
-        if self._cached is None or self._cached[0] != complete:
+        if (
+            self._cached is None
+            or (complete < REQUOTE_EVERY_UNTIL and complete != self._cached[0])
+            or complete >= REQUOTE_GROWTH * max(self._cached[0], 1)
+        ):
             self._cached = (complete, self._estimate(self.loaded, study))
         return self._cached[1]
 
