@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the servers that the test suite starts by itself (tests/servers.py), when missing:
 #   PostgreSQL (initdb, pg_ctl) from Debian's packages.
+#   Chromium from Debian's packages (browser test).
 # The suite starts and stops them; nothing here starts a service. Quiet unless it installs.
 # MLflow's server and moto_server (S3) come with the Python dev dependencies (pyproject.toml).
 set -euo pipefail
@@ -20,4 +21,14 @@ if ! have_postgres; then
   as_root apt-get update -qq
   as_root apt-get install -y -qq --no-install-recommends postgresql >/dev/null
   have_postgres || { echo "ci_services: PostgreSQL installed, but no initdb/pg_ctl found" >&2; exit 1; }
+fi
+
+# Chromium (Debian's) for the browser test of the MLflow run page and the cost report
+# (tests/report/test_browser.py drives it through playwright, a Python dev dependency).
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  echo "ci_services: installing Chromium (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  command -v chromium >/dev/null || { echo "ci_services: Chromium installed, but no chromium found" >&2; exit 1; }
 fi

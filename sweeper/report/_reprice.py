@@ -54,7 +54,11 @@ class Repriced:
 def reprice_training(record: TrialRecord, target: TrainingTarget) -> tuple[dict, dict, str]:
     """(metric updates, new training projection, explanation) for ``record`` on ``target``."""
     old = dict(record.projection.get("training") or {})
-    flops = float(old["train_flops_projected"])
+    # The metric includes the LoRA partners a merging recipe trains (same target, same method);
+    # the projection holds the trial's own LoRA only.
+    flops = float(record.metrics.get("train_flops_projected", old["train_flops_projected"]))
+    old_gpu_hours = float(record.metrics.get("gpu_hours_train_projected", 0.0))
+    was_eur = float(record.metrics.get("cost_eur_train_projected", 0.0))
     gpu_hours = flops / (target.gpu_peak_flops_per_second * target.mfu) / 3600.0
     instance_hours = gpu_hours / max(target.gpu_count, 1)
     cost = instance_hours * target.eur_per_hour
@@ -69,12 +73,11 @@ def reprice_training(record: TrialRecord, target: TrainingTarget) -> tuple[dict,
         "target_eur_per_hour": target.eur_per_hour,
         "mfu": target.mfu,
     }
-    was_eur = float(old.get("cost_eur_train_projected", 0))
     why = (
         f"{flops:.3g} FLOP / ({target.gpu_peak_flops_per_second / 1e12:g} TFLOP/s × MFU "
         f"{target.mfu:g}) = {gpu_hours:.3g} GPU-h on {target.gpu_count}× {target.gpu} → "
         f"{instance_hours:.3g} h × €{target.eur_per_hour:.3f}/h {target.pricing} = €{cost:,.2f} "
-        f"(was {float(old.get('gpu_hours_train_projected', 0)):.3g} GPU-h × "
+        f"(was {old_gpu_hours:.3g} GPU-h × "
         f"€{float(old.get('target_eur_per_hour', 0)):.3f}/h {old.get('target_pricing', '?')} on "
         f"{old.get('target_instance', '?')} = €{was_eur:,.2f})"
     )

@@ -92,3 +92,30 @@ def test_reprice_table_and_another_catalog(
 def test_reprice_without_a_change_is_one_line(synth_study_file: Path, synth_storage: str, capsys):
     assert main(["reprice", str(synth_study_file), "--storage", synth_storage]) == 2
     assert "give --catalog" in capsys.readouterr().err
+
+
+def test_merge_partners_training_is_repriced_too() -> None:
+    from sweeper.report import TrainingTarget, TrialRecord, reprice
+
+    own = {
+        "train_flops_projected": 1e18,
+        "target_instance": "a/x",
+        "target_pricing": "on_demand",
+        "target_eur_per_hour": 2.0,
+        "gpu_hours_train_projected": 1.0,
+    }
+    # Recorded metrics: own LoRA plus a partner LoRA of the same size.
+    record = TrialRecord(
+        0,
+        "COMPLETE",
+        metrics={
+            "train_flops_projected": 2e18,
+            "gpu_hours_train_projected": 2.0,
+            "cost_eur_train_projected": 4.0,
+        },
+        projection={"training": own},
+    )
+    target = TrainingTarget("b/y", "H100", 1e15, 1, 80.0, "spot", 1.0, 0.5)
+    after = reprice([record], training={"a/x": target})[0].after
+    hours = 2e18 / (1e15 * 0.5) / 3600
+    assert math.isclose(after.metrics["cost_eur_train_projected"], hours * 1.0)
