@@ -1,5 +1,5 @@
 # Two commands do the whole set-up on a fresh machine (see README):
-#   make demo   installs everything into .venv and runs the demo study
+#   make demo   installs everything into .venv, runs the demo study and writes reports/demo.html
 #   make test   installs everything into .venv and runs the test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -22,6 +22,7 @@ install: $(STAMP)
 
 demo: install
 	$(VENV)/bin/sweeper run studies/demo.yaml
+	$(VENV)/bin/sweeper report studies/demo.yaml --out reports/demo.html
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
