@@ -130,7 +130,15 @@ def test_mlflow_down_mid_sweep_then_sync_leaves_one_run_per_trial(
         assert (t.datetime_complete - t.datetime_start).total_seconds() < 30
     # The worker wrote them itself once MLflow answered again, each exactly once.
     runs = assert_one_run_per_finished_trial(trials, url, name)
-    assert all(runs[t.number].data.tags.get("sweeper.synced") == "true" for t in unlogged)
+    # (A run whose creation reached the server just as it stopped exists without the worker
+    # knowing its id; sync then completes that run instead of creating one, so the check is on
+    # what each run holds, not on who created it.)
+    for t in unlogged:
+        run = runs[t.number]
+        assert run.info.status == "FINISHED", (t.number, run.info.status)
+        assert run.data.metrics["cost_eur_trial"] == pytest.approx(
+            t.user_attrs["metrics"]["cost_eur_trial"]
+        )
 
     # 2. A worker that runs entirely while the server is down; `sweeper sync` catches up.
     mlflow_tracking_server.stop()
