@@ -241,12 +241,9 @@ def project_serving(study: Study, weight_dtype: str, ctx: PricingContext) -> Pro
     serving = study.serving
     if serving is None:
         raise ValueError("the study has no `serving` section")
-    shape = _projection_shape(study)
-    shape = cost_models.model_shape(shape) if isinstance(shape, str) else shape
-    if isinstance(shape, float):
-        from cost_models._memory import as_shape
+    from cost_models._memory import as_shape
 
-        shape = as_shape(shape)
+    shape = as_shape(_projection_shape(study))  # a preset's shape, or one approximated from N
     kw = {"batch": serving.batch, "seq_len": serving.seq_len}
     fits = True
     if serving.instance is not None:

@@ -26,6 +26,26 @@ TrackingOpt = typer.Option(
 )
 
 
+def prepare_sweep(
+    study: str, storage: str | None, tracking_uri: str | None, no_mlflow: bool, verbose: bool
+):
+    """What `run` and `worker` share before trials start: quiet libraries unless verbose, log
+    format, the validated study, and the storage and tracking URLs with their defaults."""
+    if not verbose:
+        from sweeper.quiet import quiet_libraries
+
+        quiet_libraries()
+    from sweeper.storage import default_storage_url
+    from sweeper.study import load_study
+    from sweeper.tracking import default_tracking_uri
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    loaded = load_study(study)
+    storage_url = storage or default_storage_url()
+    tracking = None if no_mlflow else (tracking_uri or default_tracking_uri())
+    return loaded, storage_url, tracking
+
+
 @app.command("run")
 def run_command(
     study: str = StudyArg,
@@ -51,27 +71,17 @@ def run_command(
     ),
 ) -> None:
     """Run (or resume) a study: each trial trains a LoRA, evaluates it with lm-eval, prices it, logs it."""
-    if not verbose:
-        from sweeper.quiet import quiet_libraries
-
-        quiet_libraries()
+    loaded, storage_url, tracking = prepare_sweep(study, storage, tracking_uri, no_mlflow, verbose)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from sweeper.runner import run_sweep
-    from sweeper.storage import default_storage_url
-    from sweeper.study import load_study
-    from sweeper.tracking import default_tracking_uri
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    loaded = load_study(study)
     n_trials = trials or loaded.spec.trials
-    storage_url = storage or default_storage_url()
     if loaded.spec.budget_eur is not None and not force:
         from sweeper.quote import quote_study, require_budget_fits
 
         quote = quote_study(loaded, n_trials=n_trials, storage_url=storage_url)
         require_budget_fits(quote, loaded.path)
-    tracking = None if no_mlflow else (tracking_uri or default_tracking_uri())
     lead = loaded.objective_names[0]
     best: dict[str, float] = {}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 from pathlib import Path
@@ -10,7 +9,13 @@ from pathlib import Path
 import typer
 
 from sweeper.cli._apps import app
-from sweeper.cli._study_commands import StorageOpt, StudyArg, TrackingOpt, console
+from sweeper.cli._study_commands import (
+    StorageOpt,
+    StudyArg,
+    TrackingOpt,
+    console,
+    prepare_sweep,
+)
 
 
 @app.command("worker")
@@ -41,20 +46,10 @@ def worker_command(
     trials send heartbeats (SWEEPER_HEARTBEAT_INTERVAL_S, default 30 s); a trial silent for
     SWEEPER_HEARTBEAT_GRACE_S (default 120 s) is failed and queued again for the next worker.
     """
-    if not verbose:
-        from sweeper.quiet import quiet_libraries
-
-        quiet_libraries()
+    loaded, storage_url, tracking = prepare_sweep(study, storage, tracking_uri, no_mlflow, verbose)
     from sweeper.runner import run_sweep
-    from sweeper.storage import default_storage_url
-    from sweeper.study import load_study
-    from sweeper.tracking import default_tracking_uri
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    loaded = load_study(study)
     total_trials = total or loaded.spec.trials
-    storage_url = storage or default_storage_url()
-    tracking = None if no_mlflow else (tracking_uri or default_tracking_uri())
     worker = f"{socket.gethostname()}:{os.getpid()}"
     console.print(f"worker {worker}: study {loaded.name} until {total_trials} finished trial(s)")
 

@@ -134,7 +134,7 @@ class RecipeObjective:
         spec = self.loaded.spec
         started = time.perf_counter()
         settings = recipe_settings(suggest(trial, spec.search_space))
-        projected = self._projected_metrics(settings)
+        training, projected = self._projected_metrics(settings)
         serving = (
             project_serving(spec, get_quant_method(settings.quantization).serving_dtype, self.ctx)
             if spec.serving is not None
@@ -142,10 +142,9 @@ class RecipeObjective:
         )
         trial.set_user_attr(
             ATTR_PROJECTION,
-            {"training": projected["_training"].as_dict()}
-            | ({"serving": serving.as_dict()} if serving else {}),
+            {"training": training.as_dict()} | ({"serving": serving.as_dict()} if serving else {}),
         )
-        params = self._params(settings, projected["_training"], serving)
+        params = self._params(settings, training, serving)
         # `sweeper sync` logs exactly these if MLflow misses this trial.
         trial.set_user_attr("mlflow_params", {k: v for k, v in params.items() if v is not None})
         run_id = self._start_run(trial.number, params)
@@ -179,24 +178,14 @@ class RecipeObjective:
             with measure_resources() as usage:
                 result = run_recipe(recipe, self.cache, trainer_callbacks=self._pruning(trial))
         except optuna.TrialPruned as exc:  # stopped early: charged what it spent
-            wall = time.perf_counter() - started
-            spent = {
-                "wall_seconds": wall,
-                "cost_eur_trial": cost_eur_for_seconds(wall, self.hw.eur_per_hour),
-                **{k: v for k, v in projected.items() if not k.startswith("_")},
-            }
+            spent = self._spent(started, projected)
             trial.set_user_attr(ATTR_METRICS, spent)
             trial.set_user_attr(ATTR_FAIL_REASON, str(exc))
             self._end_run(run_id, "PRUNED", spent, {"sweeper.pruned": str(exc)[:4000]})
             raise
         except Exception as exc:
-            wall = time.perf_counter() - started
             reason = f"{type(exc).__name__}: {exc}"
-            failed = {
-                "wall_seconds": wall,
-                "cost_eur_trial": cost_eur_for_seconds(wall, self.hw.eur_per_hour),
-                **{k: v for k, v in projected.items() if not k.startswith("_")},
-            }
+            failed = self._spent(started, projected)
             trial.set_user_attr(ATTR_METRICS, failed)
             trial.set_user_attr(ATTR_FAIL_REASON, reason)
             self._end_run(
@@ -213,7 +202,7 @@ class RecipeObjective:
         metrics = score_metrics(spec.eval.tasks, result.scores)
         metrics.update(self._measured(result, wall))
         metrics["peak_memory_bytes"] = float(usage.peak_memory_bytes)
-        metrics.update({k: v for k, v in projected.items() if not k.startswith("_")})
+        metrics.update(projected)
         metrics["train_memory_gib_projected"] = fit.need_gib_per_gpu
         if serving is not None:
             metrics.update(serving.metrics())
@@ -265,16 +254,16 @@ class RecipeObjective:
             batch_size=spec.eval.batch_size,
         )
 
-    def _projected_metrics(self, settings: RecipeSettings) -> dict[str, Any]:
-        """Full-scale training of the recipe: its LoRA, plus every LoRA partner it merges."""
+    def _projected_metrics(self, settings: RecipeSettings) -> tuple[Any, dict[str, float]]:
+        """Full-scale training of the recipe: its own LoRA's projection, and the metrics of its
+        LoRA plus every LoRA partner it merges."""
         spec = self.loaded.spec
         kw = {
             "target_instance": settings.target_instance,
             "target_pricing": settings.target_pricing,
         }
         own = project_training(spec, settings.lora, self.ctx, **kw)
-        out: dict[str, Any] = dict(own.metrics())
-        out["_training"] = own
+        out: dict[str, float] = dict(own.metrics())
         if settings.merges and spec.merge is not None:
             for p in spec.merge.partners:
                 if p.train is None:
@@ -282,7 +271,16 @@ class RecipeObjective:
                 part = project_training(spec, partner_settings(p), self.ctx, **kw)
                 for k, v in part.metrics().items():
                     out[k] += v
-        return out
+        return own, out
+
+    def _spent(self, started: float, projected: dict[str, float]) -> dict[str, float]:
+        """What a trial that stopped early (pruned, failed) is charged: its wall time so far."""
+        wall = time.perf_counter() - started
+        return {
+            "wall_seconds": wall,
+            "cost_eur_trial": cost_eur_for_seconds(wall, self.hw.eur_per_hour),
+            **projected,
+        }
 
     def _measured(self, result: RecipeResult, wall: float) -> dict[str, float]:
         rate = self.hw.eur_per_hour

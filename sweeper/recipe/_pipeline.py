@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sweeper.recipe._cache import CacheResult, WorkCache, cache_key
-
-DENSITY_METHODS = ("ties", "dare_ties", "dare_linear")
+from sweeper.study._schema import DENSITY_METHODS
 
 
 @dataclass(frozen=True)
