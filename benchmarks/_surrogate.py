@@ -129,7 +129,7 @@ class RecipeSurrogate:
         settings = _trial_recipe(self.loaded, params)
         objective = RecipeObjective.__new__(RecipeObjective)
         objective.loaded, objective.ctx = self.loaded, ctx
-        train = objective._projected_metrics(settings)["cost_eur_train_projected"]
+        train = objective._projected_metrics(settings)[1]["cost_eur_train_projected"]
         serving = project_serving(self.loaded.spec, get_quant_method(quant).serving_dtype, ctx)
         return {
             "cost_eur_train_projected": float(train),
