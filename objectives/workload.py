@@ -26,6 +26,9 @@ class EvalWorkload:
     n_generations: int
     prompt_tokens_total: float
     max_new_tokens: int
+    #: Requests lm-eval batches into forward passes: one per item of a generative task (its
+    #: prefill), one per choice of a multiple-choice task.
+    n_requests: int = 0
 
 
 def _tokens(text: str) -> float:
@@ -42,13 +45,13 @@ def task_workload(name: str, limit: int | None = None) -> EvalWorkload:
     if generative:
         max_new = int(config.get("generation_kwargs", {}).get("max_gen_toks", 256))
         prompt = sum(_tokens(r["prompt"]) + CHAT_TEMPLATE_TOKENS for r in rows)
-        return EvalWorkload(len(rows), len(rows), prompt, max_new)
+        return EvalWorkload(len(rows), len(rows), prompt, max_new, n_requests=len(rows))
     prompt = sum(
         (_tokens(r["question"]) + CHAT_TEMPLATE_TOKENS) * len(r["choices"])
         + sum(_tokens(c) for c in r["choices"])
         for r in rows
     )
-    return EvalWorkload(len(rows), 0, prompt, 0)
+    return EvalWorkload(len(rows), 0, prompt, 0, n_requests=sum(len(r["choices"]) for r in rows))
 
 
 class _IgnoreTags(yaml.SafeLoader):

@@ -218,7 +218,7 @@ class BudgetGuard:
         guard.book_unreserved_spend(study)
         guard.recover(study)
         summary = ledger.summary()
-        log_balance(len(study.trials), summary)
+        log_balance(len(study.get_trials(deepcopy=False)), summary)
         on_status(
             f"budget €{summary.budget_eur:.4f}: spent €{summary.spent_eur:.4f}, reserved by "
             f"running trials €{summary.reserved_eur:.4f}, remaining €{summary.remaining_eur:.4f}"
@@ -270,9 +270,22 @@ class BudgetGuard:
                 cost = _recorded_cost(trial.user_attrs)
                 if cost is None:
                     cost = cost_eur_for_seconds(time.perf_counter() - started, self.eur_per_hour)
-                self._settle(key, cost, step=trial.number)
+                # The balance reaches MLflow with the trial's spend (runner: balance_metrics).
+                self._settle(key, cost, step=trial.number, report=False)
 
         return budgeted_objective
+
+    def balance_metrics(self) -> dict[str, float]:
+        """``budget_eur`` and ``budget_remaining_eur`` now, for the parent run; empty without a
+        budget (or when the ledger cannot be read: never fatal)."""
+        if self.ledger is None:
+            return {}
+        try:
+            summary = self.ledger.summary()
+        except BudgetError as exc:
+            log.warning("could not read the budget ledger: %s", exc)
+            return {}
+        return {"budget_eur": summary.budget_eur, "budget_remaining_eur": summary.remaining_eur}
 
     def run_baseline(self, study: optuna.Study, evaluate: Callable[[], None]) -> bool:
         """Run the base-model evaluation if the budget admits it; ``False`` when refused."""
@@ -289,7 +302,7 @@ class BudgetGuard:
             cost = _recorded_cost(study.user_attrs.get(STUDY_ATTR_BASELINE) or {}, nested=False)
             if cost is None:
                 cost = cost_eur_for_seconds(time.perf_counter() - started, self.eur_per_hour)
-            self._settle(key, cost, step=len(study.trials))
+            self._settle(key, cost, step=len(study.get_trials(deepcopy=False)))
         return True
 
     def _reserve(self, key: str, estimate_eur: float) -> bool:
@@ -315,13 +328,13 @@ class BudgetGuard:
             self._on_balance(trial.number, summary)
         raise optuna.TrialPruned(reason)
 
-    def _settle(self, key: str, cost_eur: float, *, step: int) -> None:
+    def _settle(self, key: str, cost_eur: float, *, step: int, report: bool = True) -> None:
         """Never raises: a reservation left open is settled later by ``recover``."""
         assert self.ledger is not None
         try:
             self.ledger.settle(key, cost_eur)
             self._mine.discard(key)
-            if self._on_balance is not None:
+            if report and self._on_balance is not None:
                 self._on_balance(step, self.ledger.summary())
         except BudgetError as exc:
             log.warning("could not settle %s in the budget ledger (recovered later): %s", key, exc)

@@ -67,3 +67,160 @@ def _bandwidth_gb_s(megabytes: int = 128, repeats: int = 5) -> float:
         np.copyto(dst, src)
         best = min(best, time.perf_counter() - start)
     return 2 * src.nbytes / best / 1e9  # read + write
+
+
+@dataclass(frozen=True)
+class FrameworkOverhead:
+    """Seconds the software stack spends on this machine whatever the FLOPs (on a CPU: Python and
+    PyTorch dispatch per module call). Small models are dominated by it; a FLOP count alone
+    predicts a 2-layer toy and a 30-layer model 1000x apart when they train 10x apart.
+
+    Measured by ``framework_overhead()`` on the real path -- ``objectives.train_lora`` (HF
+    ``Trainer`` + peft) and the model's forward pass -- over tiny random Llamas of 1 and 4 layers,
+    whose FLOPs are negligible, and fitted as ``setup + steps * (step + layers * layer_step)``.
+    """
+
+    #: Per ``train_lora`` call: Trainer and optimizer set-up, data collation, first-step warm-up.
+    train_setup_s: float
+    #: Per optimizer step, fixed part (optimizer, scheduler, logging, batch collation).
+    train_step_s: float
+    #: Per decoder layer per optimizer step (forward + backward of LoRA-wrapped modules).
+    train_layer_step_s: float
+    #: Per batched inference forward pass (an lm-eval batch, or one decode step), fixed part:
+    #: the model's own plus lm-eval's batching, padding and scoring.
+    forward_s: float
+    #: Per decoder layer per inference forward pass.
+    forward_layer_s: float
+    #: Per lm-eval task run, beyond its forward passes: building requests, tokenizing, scoring.
+    eval_setup_s: float
+    machine: str
+
+    def train_seconds(self, steps: float, layers: int) -> float:
+        return self.train_setup_s + steps * (self.train_step_s + layers * self.train_layer_step_s)
+
+    def forward_seconds(self, passes: float, layers: int) -> float:
+        return passes * (self.forward_s + layers * self.forward_layer_s)
+
+    def eval_seconds(self, passes: float, layers: int) -> float:
+        return self.eval_setup_s + self.forward_seconds(passes, layers)
+
+
+def framework_overhead(refresh: bool = False) -> FrameworkOverhead:
+    """This machine's framework overhead (cached beside ``machine_speed``; a few seconds once)."""
+    import torch
+    import transformers
+
+    key = (
+        f"{platform.node()}-{platform.machine()}-{os.cpu_count()}-torch{torch.__version__}"
+        f"-transformers{transformers.__version__}"
+    )
+    path = cache_dir() / "framework_overhead.json"
+    if not refresh and path.exists():
+        try:
+            cached = json.loads(path.read_text())
+            if cached.get("machine") == key:
+                return FrameworkOverhead(**cached)
+        except (ValueError, TypeError):
+            pass
+    overhead = _measure_framework_overhead(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(overhead)))
+    return overhead
+
+
+#: Depths and step counts of the overhead probe (two of each fit the linear model).
+PROBE_LAYERS = (1, 4)
+PROBE_STEPS = (1, 5)
+#: The lm-eval run of the probe: a multiple-choice task (no generation), a few items.
+PROBE_EVAL_TASK, PROBE_EVAL_LIMITS, PROBE_EVAL_BATCH = "sweeper_general", (2, 16), 8
+
+
+def _measure_framework_overhead(key: str) -> FrameworkOverhead:
+    import tempfile
+
+    import numpy as np
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from objectives import LoraTrainConfig, make_tiny_random_model, train_lora
+    from objectives.evaluate import evaluate
+    from objectives.workload import task_workload
+
+    with tempfile.TemporaryDirectory(prefix="sweeper-overhead-probe-") as tmp:
+        tokenizer = AutoTokenizer.from_pretrained(make_tiny_random_model(Path(tmp) / "tok"))
+
+    def model(layers: int) -> LlamaForCausalLM:
+        torch.manual_seed(0)
+        config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=layers,
+            num_attention_heads=4,
+            num_key_value_heads=4,
+            max_position_embeddings=256,
+            tie_word_embeddings=True,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        return LlamaForCausalLM(config)
+
+    def train(layers: int, steps: int) -> float:
+        cfg = LoraTrainConfig(
+            r=8, alpha=16, target_modules="all-linear", max_steps=steps, batch_size=4, seq_len=128
+        )
+        return train_lora(model(layers), tokenizer, cfg)[1].train_seconds
+
+    train(PROBE_LAYERS[0], 1)  # warm-up: first-use costs out of the fit
+    rows, times = [], []
+    for layers in PROBE_LAYERS:
+        for steps in PROBE_STEPS:
+            rows.append([1.0, steps, steps * layers])
+            times.append(min(train(layers, steps) for _ in range(2)))
+    setup, step, layer_step = np.linalg.lstsq(np.array(rows), np.array(times), rcond=None)[0]
+
+    forward = []
+    x = torch.randint(0, len(tokenizer), (8, 64))
+    for layers in PROBE_LAYERS:
+        m = model(layers).eval()
+        with torch.no_grad():
+            for _ in range(3):
+                m(x)
+            samples = []
+            for _ in range(15):
+                start = time.perf_counter()
+                m(x)
+                samples.append(time.perf_counter() - start)
+        forward.append(float(np.median(samples)))
+    (l0, l1), (f0, f1) = PROBE_LAYERS, forward
+    forward_layer = max((f1 - f0) / (l1 - l0), 0.0)
+    forward_fixed = max(f0 - l0 * forward_layer, 0.0)
+
+    # lm-eval runs of two sizes on the 1-layer model: its set-up per run, and its cost per batched
+    # pass (the model's forward plus lm-eval's own batching, padding and scoring) at that depth.
+    m = model(l0)
+
+    def eval_run(limit: int) -> tuple[float, float]:
+        w = task_workload(PROBE_EVAL_TASK, limit=limit)
+        passes = -(-w.n_requests // PROBE_EVAL_BATCH)
+        seconds = min(
+            evaluate(m, tokenizer, [PROBE_EVAL_TASK], limit=limit, batch_size=PROBE_EVAL_BATCH)[
+                PROBE_EVAL_TASK
+            ].seconds
+            for _ in range(2)
+        )
+        return float(passes), seconds
+
+    eval_run(PROBE_EVAL_LIMITS[0])  # the first run builds lm-eval's task index
+    (p0, t0), (p1, t1) = (eval_run(limit) for limit in PROBE_EVAL_LIMITS)
+    per_pass = max((t1 - t0) / (p1 - p0), forward_fixed + l0 * forward_layer)
+    eval_setup = t0 - p0 * per_pass
+    forward_fixed = per_pass - l0 * forward_layer
+    return FrameworkOverhead(
+        train_setup_s=max(float(setup), 0.0),
+        train_step_s=max(float(step), 0.0),
+        train_layer_step_s=max(float(layer_step), 0.0),
+        forward_s=forward_fixed,
+        forward_layer_s=forward_layer,
+        eval_setup_s=max(eval_setup, 0.0),
+        machine=key,
+    )

@@ -23,7 +23,7 @@ cache and pruning (``_simulate``).
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,25 @@ class TrialTimeModel:
     intermediate_eval_seconds: float = 0.0
     #: Measured / predicted seconds of the calibration trials (empty: uncalibrated).
     spread: tuple[float, ...] = ()
+    #: The physics model's framework-overhead parts (``hardware_probe.FrameworkOverhead``): per
+    #: training run, per trained token (its steps' share) and per evaluation; the rest is compute.
+    train_setup_seconds: float = 0.0
+    train_overhead_per_token: float = 0.0
+    eval_overhead_seconds: float = 0.0
+    #: Tokens of compute a training run pays once more than it trains: its first step allocates
+    #: activations, gradients and optimizer state (measured: about one step on a 135M model).
+    train_warmup_tokens: float = 0.0
+
+    @property
+    def train_compute_per_token(self) -> float:
+        return self.seconds_per_train_token - self.train_overhead_per_token
+
+    def train_run_seconds(self, tokens: float) -> float:
+        """One training run of ``tokens`` tokens: its set-up and warm-up, then its steps."""
+        if tokens <= 0:
+            return 0.0
+        warmup = self.train_setup_seconds + self.train_compute_per_token * self.train_warmup_tokens
+        return warmup + self.seconds_per_train_token * tokens
 
     def quantize(self, level: str) -> float:
         default = 0.0 if level == "fp32" else QUANTIZE_SECONDS_PRIOR
@@ -115,7 +134,7 @@ class TrialTimeModel:
         """A trial that trains ``train_tokens`` (its LoRA and any partners), runs
         ``intermediate_evals`` pruning evaluations and, if ``evaluates``, merges (if ``merges``),
         quantizes and evaluates; plus the per-trial overhead."""
-        s = self.overhead_seconds + self.seconds_per_train_token * train_tokens
+        s = self.overhead_seconds + self.train_run_seconds(train_tokens)
         s += intermediate_evals * self.intermediate_eval_seconds
         if evaluates:
             s += self.eval_seconds + self.quantize(quantization)
@@ -338,42 +357,135 @@ def calibrated_time_model(loaded: LoadedStudy, study: optuna.Study) -> TrialTime
 
 
 def physics_time_model(
-    loaded: LoadedStudy, trial_params: float, adapter_params: float
+    loaded: LoadedStudy,
+    trial_params: float,
+    adapter_params: float,
+    *,
+    layers: int | None = None,
 ) -> TrialTimeModel:
-    """Estimate from this machine's measured speed, before any trial has run."""
+    """Estimate from this machine's measured speed, before any trial has run.
+
+    Two terms each for training and evaluation: compute (FLOPs over the measured matmul
+    throughput; decode bytes over the measured bandwidth) and the framework's overhead per step
+    and per layer (``hardware_probe.framework_overhead``), which dominates small models on a CPU.
+    ``calibrate_time_model`` scales the compute terms from one measured run.
+    """
     from objectives import task_workload
-    from sweeper.hardware_probe import machine_speed
+    from sweeper.hardware_probe import framework_overhead, machine_speed
 
     hw = loaded.spec.hardware.trial
     speed = machine_speed()
+    fw = framework_overhead()
+    n_layers = layers if layers is not None else _trial_model_layers(loaded)
     tflops = hw.tflops or speed.matmul_tflops
     bandwidth = (hw.memory_bandwidth_gb_s or speed.memory_bandwidth_gb_s) * 1e9
     flops_per_s = tflops * 1e12 * CPU_TRAIN_EFFICIENCY
-    per_token = (
+    compute_per_token = (
         cost_models.training_flops(trial_params, 1.0, "lora", adapter_params=adapter_params)
         / flops_per_s
     )
+    t = loaded.spec.training
+    overhead_per_token = fw.train_seconds(1.0, n_layers) - fw.train_setup_s
+    overhead_per_token /= t.batch_size * t.seq_len
     weight_bytes = 4.0 * trial_params  # fp32 on CPU
     batch = loaded.spec.eval.batch_size
 
-    def eval_seconds(task: str, limit: int | None) -> float:
+    def eval_seconds(task: str, limit: int | None) -> tuple[float, float]:
+        """(compute, overhead) seconds of one task."""
         w = task_workload(task, limit=limit)
         prefill = 2.0 * trial_params * w.prompt_tokens_total / flops_per_s
-        return (
-            prefill + np.ceil(w.n_generations / batch) * w.max_new_tokens * weight_bytes / bandwidth
-        )
+        decode_steps = np.ceil(w.n_generations / batch) * w.max_new_tokens
+        passes = np.ceil(w.n_requests / batch) + decode_steps
+        compute = prefill + decode_steps * weight_bytes / bandwidth
+        return float(compute), fw.eval_seconds(float(passes), n_layers)
 
-    eval_s = sum(eval_seconds(t, loaded.spec.eval.limit) for t in loaded.spec.eval.tasks.values())
+    parts = [eval_seconds(task, loaded.spec.eval.limit) for task in loaded.spec.eval.tasks.values()]
     task = _pruning_task(loaded)
-    check_s = eval_seconds(task, loaded.spec.pruning.limit) if task is not None else 0.0
+    check_s = sum(eval_seconds(task, loaded.spec.pruning.limit)) if task is not None else 0.0
     return TrialTimeModel(
-        per_token,
-        float(eval_s),
+        compute_per_token + overhead_per_token,
+        sum(c + o for c, o in parts),
         TRIAL_OVERHEAD_S,
         f"uncalibrated estimate from this machine's measured speed ({tflops:.2f} TFLOP/s matmul, "
-        f"{bandwidth / 1e9:.1f} GB/s); the first completed trial calibrates it",
+        f"{bandwidth / 1e9:.1f} GB/s, framework overhead {1000 * fw.train_layer_step_s:.1f} ms "
+        f"per layer-step); the first completed trial calibrates it",
         intermediate_eval_seconds=float(check_s),
+        train_setup_seconds=fw.train_setup_s,
+        train_overhead_per_token=overhead_per_token,
+        train_warmup_tokens=float(t.batch_size * t.seq_len),
+        eval_overhead_seconds=sum(o for _, o in parts),
     )
+
+
+def calibrate_time_model(
+    model: TrialTimeModel,
+    *,
+    train_tokens: float,
+    measured_train_seconds: float,
+    measured_eval_seconds: float,
+) -> TrialTimeModel:
+    """``model`` with its compute terms scaled by one measured run (``train_tokens`` trained in
+    ``measured_train_seconds``, the study's evaluation in ``measured_eval_seconds``).
+
+    The framework overhead stays as the probe measured it; what the run adds or lacks beyond it is
+    compute efficiency (matmul sizes, memory traffic, threads) and moves with FLOPs, so the
+    factors (``compute_factors``) carry over to other ranks, step counts and model sizes on the
+    same machine (``with_compute_factors``).
+    """
+    k_train, k_eval = compute_factors(
+        model,
+        train_tokens=train_tokens,
+        measured_train_seconds=measured_train_seconds,
+        measured_eval_seconds=measured_eval_seconds,
+    )
+    return with_compute_factors(model, k_train, k_eval)
+
+
+def compute_factors(
+    model: TrialTimeModel,
+    *,
+    train_tokens: float,
+    measured_train_seconds: float,
+    measured_eval_seconds: float,
+) -> tuple[float, float]:
+    """Measured / predicted compute seconds of one run, training and evaluation (the overhead
+    terms taken out of both sides)."""
+    k_train = _compute_factor(
+        measured_train_seconds
+        - model.train_setup_seconds
+        - model.train_overhead_per_token * train_tokens,
+        model.train_compute_per_token * (train_tokens + model.train_warmup_tokens),
+    )
+    k_eval = _compute_factor(
+        measured_eval_seconds - model.eval_overhead_seconds,
+        model.eval_seconds - model.eval_overhead_seconds,
+    )
+    return k_train, k_eval
+
+
+def with_compute_factors(model: TrialTimeModel, k_train: float, k_eval: float) -> TrialTimeModel:
+    """``model`` with its compute terms (not its overhead) multiplied by the factors."""
+    eval_compute = model.eval_seconds - model.eval_overhead_seconds
+    return replace(
+        model,
+        seconds_per_train_token=model.train_overhead_per_token
+        + k_train * model.train_compute_per_token,
+        eval_seconds=model.eval_overhead_seconds + k_eval * eval_compute,
+        source=f"{model.source}; compute calibrated x{k_train:.2f} (training), "
+        f"x{k_eval:.2f} (evaluation) from one run",
+    )
+
+
+#: A calibration factor outside this range says the run measured something else (a cold disk, a
+#: busy machine): it is clamped rather than trusted.
+COMPUTE_FACTOR_RANGE = (0.05, 50.0)
+
+
+def _compute_factor(measured_compute: float, predicted_compute: float) -> float:
+    if predicted_compute <= 0:
+        return 1.0
+    lo, hi = COMPUTE_FACTOR_RANGE
+    return min(max(measured_compute / predicted_compute, lo), hi)
 
 
 def _storage_exists(storage_url: str) -> bool:
@@ -529,8 +641,8 @@ def quote_study(
     pruning = pruning_model(loaded, study)
     partners = _study_partners(loaded)
     to_train = [(name, s) for name, s in partners if name not in done.partners]
-    partner_tokens = sum(_train_tokens(loaded, s) for _, s in to_train)
     tm = time_model
+    partner_train_s = sum(tm.train_run_seconds(_train_tokens(loaded, s)) for _, s in to_train)
 
     # Each sampled configuration, in parts: the simulation adds up the parts a trial pays.
     parts = []
@@ -539,7 +651,7 @@ def quote_study(
         tokens = _train_tokens(loaded, r.lora)
         max_steps = _max_steps(loaded, r.lora)
         n_checks, prunable = _checkpoints(loaded, max_steps) if pruning else (0, [])
-        train_s = tm.seconds_per_train_token * tokens + n_checks * tm.intermediate_eval_seconds
+        train_s = tm.train_run_seconds(tokens) + n_checks * tm.intermediate_eval_seconds
         if pruning is not None and prunable:
             if pruning.f is None:  # the prior: equally likely to stop at each checkpoint
                 frac = float(np.mean(prunable)) / max_steps
@@ -547,13 +659,11 @@ def quote_study(
             else:
                 frac = pruning.f
                 evals = max(1.0, np.floor(frac * max_steps / spec.pruning.every_steps))
-            pruned_s = (
-                tm.seconds_per_train_token * tokens * frac + evals * tm.intermediate_eval_seconds
-            )
+            pruned_s = tm.train_run_seconds(tokens * frac) + evals * tm.intermediate_eval_seconds
         else:
             pruned_s = None  # never pruned (no pruning, or no checkpoint after warm-up)
         finish_s = tm.seconds(merges=r.merges, quantization=r.quantization) - tm.overhead_seconds
-        partner_s = tm.seconds_per_train_token * partner_tokens if r.merges else 0.0
+        partner_s = partner_train_s if r.merges else 0.0
         worst = tm.overhead_seconds + train_s + partner_s + finish_s
         parts.append((train_s, pruned_s, partner_s, finish_s))
         proj = _projection(loaded, r, partners, ctx)
@@ -823,6 +933,20 @@ def require_budget_fits(quote: dict[str, Any], study_file: Path | str) -> None:
 
 def _trial_shape() -> Any:
     return cost_models.model_shape("smollm2-135m")
+
+
+def _trial_model_layers(loaded: LoadedStudy) -> int:
+    """Decoder layers of the trial model, from its ``config.json`` when the folder exists."""
+    import json
+    from pathlib import Path
+
+    config = Path(loaded.spec.model.path) / "config.json"
+    if not loaded.spec.model.path.startswith("builtin:") and config.is_file():
+        try:
+            return int(json.loads(config.read_text())["num_hidden_layers"])
+        except (ValueError, KeyError, TypeError):
+            pass
+    return int(_trial_shape().layers)
 
 
 def _trial_model_params(loaded: LoadedStudy) -> float:

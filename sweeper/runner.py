@@ -142,7 +142,8 @@ def make_sampler(loaded: LoadedStudy, seed: int) -> optuna.samplers.BaseSampler:
 def spent_eur(study: optuna.Study) -> float:
     """EUR spent by every recorded trial of the study (failed and pruned ones too) plus its baseline."""
     total = sum(
-        float(t.user_attrs.get(ATTR_METRICS, {}).get("cost_eur_trial", 0.0)) for t in study.trials
+        float(t.user_attrs.get(ATTR_METRICS, {}).get("cost_eur_trial", 0.0))
+        for t in study.get_trials(deepcopy=False)
     )
     baseline = study.user_attrs.get(STUDY_ATTR_BASELINE) or {}
     return total + float(baseline.get("cost_eur_trial", 0.0))
@@ -150,7 +151,7 @@ def spent_eur(study: optuna.Study) -> float:
 
 def trial_states(study: optuna.Study) -> dict[str, int]:
     """How many trials the study has in each Optuna state (COMPLETE, FAIL, ...)."""
-    return dict(Counter(t.state.name for t in study.trials))
+    return dict(Counter(t.state.name for t in study.get_trials(deepcopy=False)))
 
 
 def run_sweep(
@@ -179,7 +180,7 @@ def run_sweep(
     storage = open_storage(storage_url)
     study = open_study(loaded, storage)
     # A resumed run must not replay the same random draws: offset the seed by the trials so far.
-    study.sampler = make_sampler(loaded, loaded.spec.seed + len(study.trials))
+    study.sampler = make_sampler(loaded, loaded.spec.seed + len(study.get_trials(deepcopy=False)))
     study.set_user_attr("study_file", str(loaded.path))
     study.set_user_attr("study_sha256", loaded.sha256)
     study.set_user_attr(
@@ -228,10 +229,9 @@ def run_sweep(
     objective = RecipeObjective(loaded, ctx, tracker, parent_id, model_path, cache)
     objective = budget.wrap(objective)  # reserve before each trial, settle after (budget_guard)
     reports: list[TrialReport] = []
-    tagged_front: set[int] | None = None  # None: no Pareto tags written in this process yet
+    pareto_tags = ParetoTagger(tracker) if tracker is not None else None
 
     def after_trial(st: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
-        nonlocal tagged_front
         metrics = frozen.user_attrs.get(ATTR_METRICS, {})
         values = {n: float(metrics[n]) for n in loaded.objective_names if n in metrics}
         report = TrialReport(
@@ -245,12 +245,14 @@ def run_sweep(
         reports.append(report)
         if tracker is not None and parent_id is not None:
             try:
+                # One write to the parent run a trial: spend, and the budget's balance if any.
                 tracker.log(
                     parent_id,
-                    metrics={"spent_eur_total": report.spent_eur_total},
+                    metrics={"spent_eur_total": report.spent_eur_total} | budget.balance_metrics(),
                     step=frozen.number,
                 )
-                tagged_front = _tag_pareto_front(tracker, st, tagged_front)
+                assert pareto_tags is not None
+                pareto_tags.update(st)
                 if tracker.missed:  # MLflow answers again: write the trials it missed
                     sync_quietly(st, tracker, parent_id, storage_url)
             except Exception as exc:  # never fatal
@@ -291,33 +293,62 @@ def run_sweep(
     )
 
 
-def _tag_pareto_front(
-    tracker: Tracker, study: optuna.Study, previous: set[int] | None
-) -> set[int] | None:
-    """Tag child runs ``pareto=true`` for Optuna's current best trials and ``false`` for the others.
+class ParetoTagger:
+    """Keeps every child run's ``pareto`` tag equal to its membership of Optuna's ``best_trials``.
 
-    The first call in a process writes every completed trial's tag (a resumed study may have
-    changed); later calls write only the runs whose membership changed, plus the newest trial.
+    The first update in a process writes every completed trial's ``pareto`` and ``pareto_rank``
+    tags (a resumed study may have changed). Later updates are incremental: each trial completed
+    since (by this worker or another) is compared with the current front only -- Optuna's own
+    dominance and feasibility rules -- and only the runs whose membership changed, plus the new
+    trials, are written: O(front) a trial instead of recomputing the front of the whole study.
+    Ranks behind the front shift too; the sweep's end rewrites them all (``report.log_review``).
     """
-    complete = {t.number: t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE}
-    if not complete:
-        return previous
-    front = {t.number for t in study.best_trials}
-    newest = max(complete)
-    changed = set(complete) if previous is None else (front ^ previous) | {newest}
-    # Non-domination rank (0 = the front); ranks behind the front also shift when membership
-    # does not, so the sweep's end writes every run whose rank changed (sweeper.report.log_review).
-    from sweeper.report import study_pareto_ranks
 
-    ranks = study_pareto_ranks(study)
-    for number in sorted(changed):
-        run_id = complete[number].user_attrs.get(ATTR_MLFLOW_RUN) if number in complete else None
-        if run_id:
-            tags = {"pareto": "true" if number in front else "false"}
-            if number in ranks:
-                tags["pareto_rank"] = str(ranks[number])
-            tracker.log(run_id, tags=tags)
-    return front
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+        self.front: dict[int, optuna.trial.FrozenTrial] | None = None
+        self.seen: set[int] = set()
+
+    def update(self, study: optuna.Study) -> set[int]:
+        """Write the tags that changed; returns the front's trial numbers."""
+        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if not complete:
+            return set()
+        tags: dict[int, dict[str, str]] = {}
+        if self.front is None:
+            from sweeper.report import study_pareto_ranks
+
+            self.front = {t.number: t for t in study.best_trials}
+            ranks = study_pareto_ranks(study)
+            for t in complete:
+                tags[t.number] = {"pareto": "true" if t.number in self.front else "false"}
+                if t.number in ranks:
+                    tags[t.number]["pareto_rank"] = str(ranks[t.number])
+        else:
+            before = set(self.front)
+            new = [t for t in complete if t.number not in self.seen]
+            for t in new:
+                self._add(t, study.directions)
+            for number in (set(self.front) ^ before) | {t.number for t in new}:
+                tags[number] = {"pareto": "true" if number in self.front else "false"}
+        self.seen = {t.number for t in complete}
+        by_number = {t.number: t for t in complete}
+        for number in sorted(tags):
+            run_id = by_number[number].user_attrs.get(ATTR_MLFLOW_RUN)
+            if run_id:
+                self.tracker.log(run_id, tags=tags[number])
+        return set(self.front)
+
+    def _add(self, trial: optuna.trial.FrozenTrial, directions: Any) -> None:
+        from optuna.study._multi_objective import _dominates
+
+        assert self.front is not None
+        if any(v > 0.0 for v in trial.constraints.values()):
+            return  # infeasible: never on Optuna's front of a constrained study
+        if any(_dominates(f, trial, directions) for f in self.front.values()):
+            return
+        self.front = {n: f for n, f in self.front.items() if not _dominates(trial, f, directions)}
+        self.front[trial.number] = trial
 
 
 def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path) -> None:
@@ -354,7 +385,7 @@ def _log_parent_summary(
     states = trial_states(study)
     metrics: dict[str, float] = {f"trials_{k.lower()}": float(v) for k, v in states.items()}
     metrics["spent_eur_total"] = spent_eur(study)
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     for name, direction in zip(loaded.objective_names, loaded.directions, strict=True):
         vals = [
             t.user_attrs[ATTR_METRICS][name]

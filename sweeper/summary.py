@@ -19,10 +19,11 @@ from sweeper.study import LoadedStudy
 
 def summarize(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
     study = load_existing_study(loaded.name, storage_url)
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    everything = study.get_trials(deepcopy=False)
+    complete = [t for t in everything if t.state == optuna.trial.TrialState.COMPLETE]
     pareto = {t.number for t in study.best_trials} if complete else set()
     trials = []
-    for t in study.trials:
+    for t in everything:
         trials.append(
             {
                 "number": t.number,

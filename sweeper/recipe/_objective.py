@@ -13,6 +13,7 @@ import optuna
 
 from sweeper.costing import (
     PricingContext,
+    ProjectedServing,
     cost_eur_for_seconds,
     project_serving,
     project_training,
@@ -72,6 +73,8 @@ class RecipeObjective:
         self.cache = cache
         self.hw = trial_hardware_price(loaded.spec, ctx)
         self.base_tags = provenance_tags(loaded.sha256, loaded.spec.seed, ctx.provenance())
+        # Serving depends only on the weight dtype for a given study and catalog: price each once.
+        self._serving: dict[str, ProjectedServing] = {}
 
     # --- the recipe of a trial ----------------------------------------------------------------
 
@@ -136,7 +139,7 @@ class RecipeObjective:
         settings = recipe_settings(suggest(trial, spec.search_space))
         training, projected = self._projected_metrics(settings)
         serving = (
-            project_serving(spec, get_quant_method(settings.quantization).serving_dtype, self.ctx)
+            self._project_serving(get_quant_method(settings.quantization).serving_dtype)
             if spec.serving is not None
             else None
         )
@@ -253,6 +256,11 @@ class RecipeObjective:
             limit=spec.pruning.limit,
             batch_size=spec.eval.batch_size,
         )
+
+    def _project_serving(self, weight_dtype: str) -> ProjectedServing:
+        if weight_dtype not in self._serving:
+            self._serving[weight_dtype] = project_serving(self.loaded.spec, weight_dtype, self.ctx)
+        return self._serving[weight_dtype]
 
     def _projected_metrics(self, settings: RecipeSettings) -> tuple[Any, dict[str, float]]:
         """Full-scale training of the recipe: its own LoRA's projection, and the metrics of its
