@@ -7,11 +7,15 @@
   ``studies/recipe.yaml``, metrics in the user attributes as the runner records them), in memory
   (the computation) and loaded from SQLite with ``--sqlite-trials`` of them (adding a trial to
   SQLite takes ~60 ms of CPU here, so 10,000 would take 10 minutes to set up).
-* MLflow tagging: one steady-state call of the runner's Pareto tagging after a new trial
-  (``sweeper.runner._tag_pareto_front``: Optuna's front, every trial's non-domination rank, tags of
-  the runs whose membership changed) -- the per-trial cost at that study size.
-* Report: ``sweeper report`` on the same study (HTML, charts; MLflow off), when
-  ``sweeper.report`` exists.
+* MLflow tagging: the runner's Pareto tagging (``sweeper.runner.ParetoTagger``) on a real SQLite
+  MLflow store: its first call in a process (every run's ``pareto`` and ``pareto_rank``: Optuna's
+  front and the non-domination ranks of all trials; tags written for a sample of runs, the write
+  of every run is that times the trials) and one steady-state call after a new trial (the new
+  trial against the current front, tags of the runs whose membership changed) -- the per-trial
+  cost at that study size.
+* Report: the review (ranks, front, hypervolume history, recommendations), its charts and the
+  HTML report built in-process from the ``--trials`` study; and ``sweeper report`` as a user runs
+  it (subprocess, imports included) on the SQLite study.
 * Workers: trials per minute of 1 and of 3 worker processes on one PostgreSQL study
   (``tests/servers.postgres_server``), trivial objective, random sampler; skipped with the reason
   when PostgreSQL cannot start.
@@ -90,20 +94,56 @@ def time_best_trials(url: str | optuna.Study) -> tuple[float, int]:
     return time.perf_counter() - started, len(front)
 
 
-def time_tagging(study: optuna.Study, folder: Path) -> float:
-    """The runner's per-trial Pareto tagging, steady state, after one more trial."""
-    from sweeper.runner import _tag_pareto_front
+def time_tagging(study: optuna.Study, folder: Path) -> tuple[float, float]:
+    """The runner's Pareto tagging: (first call without its writes, one steady-state call)."""
+    from sweeper.runner import ATTR_MLFLOW_RUN, ParetoTagger
     from sweeper.tracking import Tracker
 
     tracker = Tracker(f"sqlite:///{folder / 'mlflow.db'}", "scale")
-    front = {t.number for t in study.best_trials}
+    tagger = ParetoTagger(_NoWrites())  # type: ignore[arg-type]
+    started = time.perf_counter()
+    tagger.update(study)  # Optuna's front and every trial's rank (writes: a run each)
+    first = time.perf_counter() - started
+    tagger.tracker = tracker
     new = synthetic_trials(1, seed=99)[0]
-    run_id = tracker.client.create_run(tracker.experiment_id).info.run_id
-    new.user_attrs["mlflow_run_id"] = run_id
+    new.user_attrs[ATTR_MLFLOW_RUN] = tracker.client.create_run(tracker.experiment_id).info.run_id
     study.add_trial(new)
     started = time.perf_counter()
-    _tag_pareto_front(tracker, study, front)
-    return time.perf_counter() - started
+    tagger.update(study)
+    return first, time.perf_counter() - started
+
+
+class _NoWrites:
+    def log(self, *_: Any, **__: Any) -> None:
+        pass
+
+
+def time_review(study: optuna.Study, folder: Path) -> tuple[float | None, str]:
+    """Review, charts and the HTML report of ``study``, in process."""
+    try:
+        import cost_models
+        from sweeper.cli._report_commands import build_report
+        from sweeper.report import analyze_study
+        from sweeper.report import chart_files as chart_artifacts
+        from sweeper.study import load_study
+    except ImportError as exc:
+        return None, f"skipped: {exc}"
+    started = time.perf_counter()
+    analysis = analyze_study(study)
+    chart_files = chart_artifacts(analysis, "scale")  # the PNGs and plotly page MLflow gets
+    html = build_report(
+        load_study(REPO / "studies" / "recipe.yaml"),
+        analysis,
+        cost_models.load_catalog(),
+        cost_models.load_fx_rates(),
+        None,
+        None,
+    )
+    seconds = time.perf_counter() - started
+    return seconds, (
+        f"front {len(analysis.front)}, {len(chart_files)} chart artifacts, "
+        f"{len(html) // 1024} KiB HTML"
+    )
 
 
 def time_report(url: str, folder: Path) -> tuple[float | None, str]:
@@ -176,8 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         memory, _ = make_study(None, n)
         best_s, front = time_best_trials(memory)
         rows.append([f"study.best_trials, {n} trials in memory", best_s, f"front of {front}"])
-        tag_s = time_tagging(memory, folder)
+        first_s, tag_s = time_tagging(memory, folder)
+        rows.append([f"Pareto tags, first call, {n} trials", first_s, "front + all ranks"])
         rows.append([f"Pareto tagging per trial, {n} trials", tag_s, "runner, steady state"])
+        review_s, note = time_review(memory, folder)
+        rows.append([f"review + charts + HTML report, {n} trials", review_s or "-", note])
         url = f"sqlite:///{folder / 'scale.db'}"
         _, add_s = make_study(url, n_sql)
         rows.append([f"add_trials({n_sql}) into SQLite", add_s, "set-up"])

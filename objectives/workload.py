@@ -6,6 +6,7 @@ the first completed trial replaces them with measured times.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import yaml
@@ -35,6 +36,7 @@ def _tokens(text: str) -> float:
     return len(text) / CHARS_PER_TOKEN
 
 
+@functools.lru_cache(maxsize=64)
 def task_workload(name: str, limit: int | None = None) -> EvalWorkload:
     spec = get_task(name)
     rows = read_jsonl(spec.eval_file)

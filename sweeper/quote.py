@@ -488,6 +488,25 @@ def _compute_factor(measured_compute: float, predicted_compute: float) -> float:
     return min(max(measured_compute / predicted_compute, lo), hi)
 
 
+#: Sampled configurations by (study file hash, samples, seed): a seeded random sample of a search
+#: space is the same every time, and the budget guard re-quotes during a sweep.
+_CONFIGS: dict[tuple[str, int, int], list[RecipeSettings]] = {}
+
+
+def _sampled_configs(loaded: LoadedStudy, samples: int, seed: int) -> list[RecipeSettings]:
+    key = (loaded.sha256, samples, seed)
+    if key not in _CONFIGS:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        sampler_study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+        space = loaded.spec.search_space
+        _CONFIGS[key] = [
+            recipe_settings(suggest(sampler_study.ask(), space)) for _ in range(samples)
+        ]
+        while len(_CONFIGS) > 16:
+            _CONFIGS.pop(next(iter(_CONFIGS)))
+    return _CONFIGS[key]
+
+
 def _storage_exists(storage_url: str) -> bool:
     """Whether a quote may read the storage: a missing SQLite file is not created just to quote."""
     prefix = "sqlite:///"
@@ -609,11 +628,7 @@ def quote_study(
     spec = loaded.spec
     ctx = PricingContext.load()
     hw = trial_hardware_price(spec, ctx)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler_study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    configs = [
-        recipe_settings(suggest(sampler_study.ask(), spec.search_space)) for _ in range(samples)
-    ]
+    configs = _sampled_configs(loaded, samples, seed)
 
     time_model = baseline_done = None
     if study is not None:

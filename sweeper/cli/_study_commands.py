@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -46,6 +47,17 @@ def prepare_sweep(
     return loaded, storage_url, tracking
 
 
+def refuse_over_budget(loaded: Any, n_trials: int, storage_url: str) -> None:
+    """Exit with the quote when ``n_trials`` more trials (P50) exceed what remains of the study's
+    budget (no-op without ``budget_eur``); ``--force`` skips this."""
+    if loaded.spec.budget_eur is None or n_trials <= 0:
+        return
+    from sweeper.quote import quote_study, require_budget_fits
+
+    quote = quote_study(loaded, n_trials=n_trials, storage_url=storage_url)
+    require_budget_fits(quote, loaded.path)
+
+
 @app.command("run")
 def run_command(
     study: str = StudyArg,
@@ -77,11 +89,8 @@ def run_command(
     from sweeper.runner import run_sweep
 
     n_trials = trials or loaded.spec.trials
-    if loaded.spec.budget_eur is not None and not force:
-        from sweeper.quote import quote_study, require_budget_fits
-
-        quote = quote_study(loaded, n_trials=n_trials, storage_url=storage_url)
-        require_budget_fits(quote, loaded.path)
+    if not force:
+        refuse_over_budget(loaded, n_trials, storage_url)
     lead = loaded.objective_names[0]
     best: dict[str, float] = {}
 

@@ -15,7 +15,23 @@ from sweeper.cli._study_commands import (
     TrackingOpt,
     console,
     prepare_sweep,
+    refuse_over_budget,
 )
+
+
+def _finished(study_name: str, storage_url: str) -> int:
+    """COMPLETE and PRUNED trials the study has (0 when it does not exist yet)."""
+    from sweeper.errors import StorageError
+    from sweeper.quote import _storage_exists
+    from sweeper.storage import FINISHED_STATES, load_existing_study
+
+    if not _storage_exists(storage_url):
+        return 0
+    try:
+        study = load_existing_study(study_name, storage_url)
+    except StorageError:  # not created yet: nothing finished
+        return 0
+    return len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
 
 
 @app.command("worker")
@@ -39,6 +55,12 @@ def worker_command(
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="Show the libraries' own progress bars and logs."
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Start even when the quote (P50) of the trials still to run exceeds the remaining "
+        "budget; the ledger still refuses each trial that does not fit.",
+    ),
 ) -> None:
     """Join a study (creating it if absent) and take trials until it has --total finished ones.
 
@@ -50,6 +72,8 @@ def worker_command(
     from sweeper.runner import run_sweep
 
     total_trials = total or loaded.spec.trials
+    if not force:
+        refuse_over_budget(loaded, total_trials - _finished(loaded.name, storage_url), storage_url)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     console.print(f"worker {worker}: study {loaded.name} until {total_trials} finished trial(s)")
 

@@ -96,6 +96,11 @@ def test_an_impossibly_small_budget_is_refused_with_the_numbers_and_force_runs(
     assert f"P50 €{p50:.4f} exceeds the remaining €0.0010 by €{p50 - 0.001:.4f}" in err
     assert "--force" in err
     assert not (tmp_path / "sweeper.db").exists()  # refused before anything was created
+    # A worker joining the study refuses the same way (the trials it would still run).
+    assert main(["worker", str(study), "--storage", storage, "--no-mlflow"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: the quote for 2 trial(s) of study 'tiny'") and "--force" in err
+    assert not (tmp_path / "sweeper.db").exists()
 
     # --force starts the run; the ledger then refuses the base-model evaluation and the first
     # trial (each estimate is above €0.001): nothing is spent, and the refusal is recorded.
