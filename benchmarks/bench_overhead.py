@@ -152,6 +152,49 @@ def ours(loaded: Any, folder: Path, n: int) -> tuple[float, float]:
     return seconds, clock.per_trial()
 
 
+#: (label, [(file suffix, function name)]): the parts of a trial the profile is summed over.
+PARTS = (
+    ("MLflow child run: create, params, trial.json", [("tracking.py", "start_trial")]),
+    ("MLflow child run: metrics, tags, terminate", [("tracking.py", "end_trial")]),
+    ("Pareto tags", [("runner.py", "update")]),
+    (
+        "budget ledger: reserve, settle, recover",
+        [
+            ("budget_guard.py", "_reserve"),
+            ("budget_guard.py", "_settle"),
+            ("budget_guard.py", "recover"),
+            ("budget_guard.py", "balance_metrics"),
+        ],
+    ),
+    ("re-quotes for the reservation", [("budget_guard.py", "estimates")]),
+    ("Optuna trial user attributes", [("_trial.py", "set_user_attr")]),
+    (
+        "projection, memory fit, serving price",
+        [
+            ("_objective.py", "_projected_metrics"),
+            ("_objective.py", "_project_serving"),
+            ("costing.py", "training_memory_fit"),
+        ],
+    ),
+    ("spend so far (all trials)", [("runner.py", "spent_eur")]),
+    ("end of sweep: summary, review charts", [("runner.py", "_log_parent_summary")]),
+)
+
+
+def breakdown(stats: pstats.Stats) -> list[tuple[str, float]]:
+    """Cumulative seconds of each part in ``PARTS`` (a part's functions do not nest)."""
+    table = stats.stats  # type: ignore[attr-defined]
+    out = []
+    for label, functions in PARTS:
+        seconds = sum(
+            ct
+            for (file, _line, name), (_cc, _nc, _tt, ct, _callers) in table.items()
+            if any(file.endswith(f) and name == fn for f, fn in functions)
+        )
+        out.append((label, seconds))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--trials", type=int, default=200)
@@ -196,8 +239,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.profile:
         out = io.StringIO()
-        pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(30)
+        stats = pstats.Stats(prof, stream=out)
+        stats.sort_stats("cumulative").print_stats(30)
         print(out.getvalue())
+        print_table(
+            "where the sweeper's time goes (cProfile, cumulative ms per trial)",
+            ["part", "ms/trial"],
+            [[part, 1000 * seconds / n] for part, seconds in breakdown(stats)],
+        )
     ratio = extra_ours / extra_cb if extra_cb > 0 else float("inf")
     print(
         f"ratio (our extra per trial / MLflowCallback's extra per trial): {ratio:.2f} "

@@ -86,7 +86,7 @@ def reservation_estimates(loaded: LoadedStudy, study: optuna.Study) -> Reservati
     """Quote the study as it is now (calibrated on its completed trials when it has any)."""
     from sweeper.quote import quote_study
 
-    q = quote_study(loaded, n_trials=1, samples=100, study=study)
+    q = quote_study(loaded, n_trials=1, samples=100, study=study, projections=False)
     return ReservationEstimates(
         trial_eur=q["per_trial"]["cost_eur_trial"][RESERVE_PERCENTILE],
         trial_seconds=q["per_trial"]["trial_seconds"][RESERVE_PERCENTILE],

@@ -22,6 +22,7 @@ cache and pruning (``_simulate``).
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -620,10 +621,13 @@ def quote_study(
     storage_url: str | None = None,
     seed: int = 0,
     study: optuna.Study | None = None,
+    projections: bool = True,
 ) -> dict[str, Any]:
     """Sample the search space, price every sample, and summarise per trial and for ``n_trials``.
 
     ``study``: the study already open (the runner's), instead of loading it from ``storage_url``.
+    ``projections=False`` skips the full-scale training projections (NaN in the result): the
+    budget guard's re-quotes need only the trials' own euros and seconds.
     """
     spec = loaded.spec
     ctx = PricingContext.load()
@@ -681,7 +685,7 @@ def quote_study(
         partner_s = partner_train_s if r.merges else 0.0
         worst = tm.overhead_seconds + train_s + partner_s + finish_s
         parts.append((train_s, pruned_s, partner_s, finish_s))
-        proj = _projection(loaded, r, partners, ctx)
+        proj = _projection(loaded, r, partners, ctx) if projections else (math.nan, math.nan)
         rows.append((worst, cost_eur_for_seconds(worst, hw.eur_per_hour), *proj))
     arr = np.array(rows)
 
