@@ -10,8 +10,12 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -28,18 +32,29 @@ def cache_dir() -> Path:
 def machine_speed(refresh: bool = False) -> MachineSpeed:
     """This machine's measured matmul TFLOP/s and memory bandwidth (cached)."""
     key = f"{platform.node()}-{platform.machine()}-{os.cpu_count()}"
-    path = cache_dir() / "machine_speed.json"
+    return _cached(
+        "machine_speed.json",
+        key,
+        MachineSpeed,
+        lambda: MachineSpeed(_matmul_tflops(), _bandwidth_gb_s(), key),
+        refresh,
+    )
+
+
+def _cached(name: str, key: str, cls: type[T], measure: Callable[[], T], refresh: bool) -> T:
+    """The measurement stored in ``cache_dir() / name`` for machine ``key``, else a new one."""
+    path = cache_dir() / name
     if not refresh and path.exists():
         try:
             cached = json.loads(path.read_text())
             if cached.get("machine") == key:
-                return MachineSpeed(**cached)
+                return cls(**cached)
         except (ValueError, TypeError):
             pass
-    speed = MachineSpeed(_matmul_tflops(), _bandwidth_gb_s(), key)
+    value = measure()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(speed)))
-    return speed
+    path.write_text(json.dumps(asdict(value)))  # type: ignore[call-overload]
+    return value
 
 
 def _matmul_tflops(n: int = 1024, seconds: float = 0.6) -> float:
@@ -114,18 +129,13 @@ def framework_overhead(refresh: bool = False) -> FrameworkOverhead:
         f"{platform.node()}-{platform.machine()}-{os.cpu_count()}-torch{torch.__version__}"
         f"-transformers{transformers.__version__}"
     )
-    path = cache_dir() / "framework_overhead.json"
-    if not refresh and path.exists():
-        try:
-            cached = json.loads(path.read_text())
-            if cached.get("machine") == key:
-                return FrameworkOverhead(**cached)
-        except (ValueError, TypeError):
-            pass
-    overhead = _measure_framework_overhead(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(overhead)))
-    return overhead
+    return _cached(
+        "framework_overhead.json",
+        key,
+        FrameworkOverhead,
+        lambda: _measure_framework_overhead(key),
+        refresh,
+    )
 
 
 #: Depths and step counts of the overhead probe (two of each fit the linear model).
