@@ -1,7 +1,8 @@
 """Measuring the machine trials run on, for quotes made before any trial has run.
 
 Two micro-benchmarks (about a second in all): dense fp32 matmul throughput and memory-copy
-bandwidth. Results are cached per machine in the sweeper cache directory.
+bandwidth; and the framework's overhead (``framework_overhead``: a few seconds of tiny LoRA
+trainings and lm-eval runs). Results are cached per machine in the sweeper cache directory.
 """
 
 from __future__ import annotations
