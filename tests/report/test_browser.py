@@ -7,6 +7,7 @@ scripts/ci_services.sh) it fails instead.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -95,3 +96,15 @@ def test_mlflow_run_page_and_report_in_chromium(
         page.wait_for_function("(i) => i.complete && i.naturalWidth > 0", arg=img.element_handle())
         page.screenshot(path=str(SHOTS / "mlflow-artifact.png"), full_page=True)
         browser.close()
+
+    # `sweeper report --pdf`: the same report printed by headless Chromium.
+    from sweeper.cli import main
+
+    storage = f"sqlite:///{tmp_path / 'sweeper.db'}"
+    out = tmp_path / "pdf" / "tiny.html"
+    argv = ["report", str(tiny_study), "--storage", storage, "--no-mlflow", "--pdf", "--out"]
+    assert main([*argv, str(out)]) == 0
+    pdf = out.with_suffix(".pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 2  # the report runs over pages
+    (SHOTS / "report.pdf").write_bytes(pdf)
