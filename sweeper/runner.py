@@ -301,7 +301,9 @@ class ParetoTagger:
     since (by this worker or another) is compared with the current front only -- Optuna's own
     dominance and feasibility rules -- and only the runs whose membership changed, plus the new
     trials, are written: O(front) a trial instead of recomputing the front of the whole study.
-    Ranks behind the front shift too; the sweep's end rewrites them all (``report.log_review``).
+    Runs that join the front get ``pareto_rank`` 0 and runs that leave it 1 (exact: only the new
+    front trial dominates them); a new trial behind the front, and ranks behind the front that
+    shift, get their rank at the sweep's end, which rewrites them all (``report.log_review``).
     """
 
     def __init__(self, tracker: Tracker) -> None:
@@ -331,6 +333,10 @@ class ParetoTagger:
                 self._add(t, study.directions)
             for number in (set(self.front) ^ before) | {t.number for t in new}:
                 tags[number] = {"pareto": "true" if number in self.front else "false"}
+                if number in self.front:  # joined the front
+                    tags[number]["pareto_rank"] = "0"
+                elif number in before:  # left it: dominated only by a trial of rank 0
+                    tags[number]["pareto_rank"] = "1"
         self.seen = {t.number for t in complete}
         by_number = {t.number: t for t in complete}
         for number in sorted(tags):

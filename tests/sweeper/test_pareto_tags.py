@@ -14,6 +14,7 @@ from typing import Any
 import optuna
 import pytest
 
+from sweeper.report import study_pareto_ranks
 from sweeper.runner import ATTR_MLFLOW_RUN, ParetoTagger
 
 
@@ -54,5 +55,11 @@ def test_incremental_front_equals_optunas_best_trials(constrained: bool) -> None
         front = tagger.update(study)
         expected = {t.number for t in study.best_trials}
         assert front == expected, step
+        ranks = study_pareto_ranks(study)
         for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
-            assert tracker.tags[f"run-{t.number}"]["pareto"] == str(t.number in expected).lower()
+            tags = tracker.tags[f"run-{t.number}"]
+            assert tags["pareto"] == str(t.number in expected).lower()
+            if t.number in expected:
+                assert tags["pareto_rank"] == "0"
+            elif "pareto_rank" in tags and tags["pareto_rank"] == "1":
+                assert ranks[t.number] >= 1  # a front leaver; deeper ranks settle at the end
