@@ -130,7 +130,7 @@ def hypervolume_curve(trail, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--trials", type=int, default=40)
+    p.add_argument("--trials", type=int, default=100)
     args = p.parse_args(argv)
     seeds, trials, dense = (args.seeds, args.trials, 2000)
     if args.smoke:
