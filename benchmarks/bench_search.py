@@ -210,6 +210,20 @@ def main(argv: list[str] | None = None) -> int:
         ],
         table,
     )
+    ours = "cost_aware (ours)"
+    optuna_samplers = [n for n in runs if n not in ("random", ours)]
+    best = min(optuna_samplers, key=lambda n: median(to_target[n]))
+    vs_best = [a / median(to_target[best]) for a in to_target[ours]]
+    q1, q3 = iqr(vs_best)
+    verdict = (
+        "cheaper: qualifies as the default"
+        if median(vs_best) < 1.0
+        else "not cheaper: the default stays TPE"
+    )
+    print(
+        f"cost_aware vs the best Optuna sampler ({best}): {median(vs_best):.2f} "
+        f"[{q1:.2f}-{q3:.2f}] of its EUR to 95% HV -> {verdict}"
+    )
     print("ratios (EUR to 95% HV vs random, median [IQR]): " + "; ".join(ratio_text))
     return 0
 
