@@ -23,7 +23,6 @@ train_lora and evaluate pick).
 
 from __future__ import annotations
 
-import copy
 import statistics
 import tempfile
 import warnings
@@ -45,31 +44,18 @@ TINY_SIZES = (
 
 
 def make_models(folder: Path, sizes: tuple) -> dict[str, Path]:
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer
 
     from objectives import make_tiny_random_model
+    from objectives.assets import tiny_llama
 
-    tok_dir = make_tiny_random_model(folder / "tokenizer-source")
-    tokenizer = AutoTokenizer.from_pretrained(tok_dir)
+    tokenizer = AutoTokenizer.from_pretrained(make_tiny_random_model(folder / "tokenizer-source"))
     out = {}
     for name, hidden, inter, layers, heads in sizes:
-        torch.manual_seed(0)
-        config = LlamaConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=hidden,
-            intermediate_size=inter,
-            num_hidden_layers=layers,
-            num_attention_heads=heads,
-            num_key_value_heads=heads,
-            max_position_embeddings=512,
-            tie_word_embeddings=True,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
         path = folder / name
-        LlamaForCausalLM(config).save_pretrained(path)
+        tiny_llama(
+            tokenizer, hidden=hidden, intermediate=inter, layers=layers, heads=heads
+        ).save_pretrained(path)
         tokenizer.save_pretrained(path)
         out[name] = path
     return out
@@ -81,7 +67,6 @@ def _study(folder: Path, model: Path, steps: int, limit: int) -> Any:
     data = yaml.safe_load((REPO / "studies" / "demo.yaml").read_text())
     for key in ("merge", "serving", "constraints", "pruning"):
         data.pop(key, None)
-    data = copy.deepcopy(data)
     data["name"] = "estimate"
     data["model"] = {"path": str(model)}
     data["eval"] = {"tasks": {"quality": TASK}, "limit": limit, "batch_size": 8}

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from objectives.errors import AssetError
 
@@ -141,9 +142,8 @@ def make_tiny_random_model(out_dir: Path, *, seed: int = 0) -> Path:
     50 tokens. The whole train-and-evaluate path runs in seconds in unit tests.
     Returns ``out_dir``.
     """
-    import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     from objectives.task_data import iter_all_texts
 
@@ -171,13 +171,35 @@ def make_tiny_random_model(out_dir: Path, *, seed: int = 0) -> Path:
     tokenizer.chat_template = CHATML_TEMPLATE
     tokenizer.save_pretrained(out_dir)
 
+    model = tiny_llama(tokenizer, kv_heads=2, seed=seed)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(out_dir)
+    return out_dir
+
+
+def tiny_llama(
+    tokenizer: Any,
+    *,
+    hidden: int = 64,
+    intermediate: int = 128,
+    layers: int = 2,
+    heads: int = 4,
+    kv_heads: int | None = None,
+    seed: int = 0,
+) -> Any:
+    """A random-init ``LlamaForCausalLM`` of the given size over ``tokenizer``'s vocabulary (tied
+    embeddings, 512 positions): the unit tests' model, and the machine probe's and benchmarks'
+    models of several sizes."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        hidden_size=hidden,
+        intermediate_size=intermediate,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads or heads,
         max_position_embeddings=512,
         tie_word_embeddings=True,
         bos_token_id=tokenizer.bos_token_id,
@@ -185,10 +207,7 @@ def make_tiny_random_model(out_dir: Path, *, seed: int = 0) -> Path:
         pad_token_id=tokenizer.pad_token_id,
     )
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(out_dir)
-    return out_dir
+    return LlamaForCausalLM(config)
 
 
 def _tokenizer_corpus(texts: Iterable[str]) -> Iterator[str]:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -111,8 +111,11 @@ class FrameworkOverhead:
     eval_setup_s: float
     machine: str
 
+    def train_step_seconds(self, layers: int) -> float:
+        return self.train_step_s + layers * self.train_layer_step_s
+
     def train_seconds(self, steps: float, layers: int) -> float:
-        return self.train_setup_s + steps * (self.train_step_s + layers * self.train_layer_step_s)
+        return self.train_setup_s + steps * self.train_step_seconds(layers)
 
     def forward_seconds(self, passes: float, layers: int) -> float:
         return passes * (self.forward_s + layers * self.forward_layer_s)
@@ -151,29 +154,18 @@ def _measure_framework_overhead(key: str) -> FrameworkOverhead:
 
     import numpy as np
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer
 
     from objectives import LoraTrainConfig, make_tiny_random_model, train_lora
+    from objectives.assets import tiny_llama
     from objectives.evaluate import evaluate
     from objectives.workload import task_workload
 
     with tempfile.TemporaryDirectory(prefix="sweeper-overhead-probe-") as tmp:
         tokenizer = AutoTokenizer.from_pretrained(make_tiny_random_model(Path(tmp) / "tok"))
 
-    def model(layers: int) -> LlamaForCausalLM:
-        torch.manual_seed(0)
-        config = LlamaConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=layers,
-            num_attention_heads=4,
-            num_key_value_heads=4,
-            max_position_embeddings=256,
-            tie_word_embeddings=True,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-        return LlamaForCausalLM(config)
+    def model(layers: int) -> Any:
+        return tiny_llama(tokenizer, layers=layers)
 
     def train(layers: int, steps: int) -> float:
         cfg = LoraTrainConfig(

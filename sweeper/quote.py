@@ -46,6 +46,7 @@ from sweeper.search import (
     recipe_settings,
     suggest,
 )
+from sweeper.storage import storage_exists
 from sweeper.study import LoadedStudy
 
 #: Share of the measured fp32 matmul throughput that HF Trainer + peft LoRA reach on CPU, before
@@ -386,8 +387,7 @@ def physics_time_model(
         / flops_per_s
     )
     t = loaded.spec.training
-    overhead_per_token = fw.train_seconds(1.0, n_layers) - fw.train_setup_s
-    overhead_per_token /= t.batch_size * t.seq_len
+    overhead_per_token = fw.train_step_seconds(n_layers) / (t.batch_size * t.seq_len)
     weight_bytes = 4.0 * trial_params  # fp32 on CPU
     batch = loaded.spec.eval.batch_size
 
@@ -506,12 +506,6 @@ def _sampled_configs(loaded: LoadedStudy, samples: int, seed: int) -> list[Recip
         while len(_CONFIGS) > 16:
             _CONFIGS.pop(next(iter(_CONFIGS)))
     return _CONFIGS[key]
-
-
-def _storage_exists(storage_url: str) -> bool:
-    """Whether a quote may read the storage: a missing SQLite file is not created just to quote."""
-    prefix = "sqlite:///"
-    return not storage_url.startswith(prefix) or Path(storage_url[len(prefix) :]).exists()
 
 
 @dataclass
@@ -638,7 +632,7 @@ def quote_study(
     if study is not None:
         time_model = calibrated_time_model(loaded, study)
         baseline_done = STUDY_ATTR_BASELINE in study.user_attrs
-    elif storage_url is not None and _storage_exists(storage_url):
+    elif storage_url is not None and storage_exists(storage_url):
         try:
             from sweeper.storage import open_storage
 
@@ -957,7 +951,6 @@ def _trial_shape() -> Any:
 def _trial_model_layers(loaded: LoadedStudy) -> int:
     """Decoder layers of the trial model, from its ``config.json`` when the folder exists."""
     import json
-    from pathlib import Path
 
     config = Path(loaded.spec.model.path) / "config.json"
     if not loaded.spec.model.path.startswith("builtin:") and config.is_file():
@@ -972,7 +965,6 @@ def _trial_model_params(loaded: LoadedStudy) -> float:
     """Parameters of the trial model, from safetensors headers when the folder exists (no torch)."""
     import json
     import struct
-    from pathlib import Path
 
     path = loaded.spec.model.path
     if path.startswith("builtin:"):

@@ -104,6 +104,13 @@ def open_study(
     return study
 
 
+def storage_exists(storage_url: str) -> bool:
+    """Whether the storage may be read without creating it: a missing SQLite file is not created
+    just to look (a quote, a worker counting finished trials)."""
+    prefix = "sqlite:///"
+    return not storage_url.startswith(prefix) or Path(storage_url[len(prefix) :]).exists()
+
+
 def load_existing_study(name: str, storage_url: str) -> optuna.Study:
     storage = open_storage(storage_url)
     try:

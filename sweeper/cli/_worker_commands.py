@@ -22,10 +22,9 @@ from sweeper.cli._study_commands import (
 def _finished(study_name: str, storage_url: str) -> int:
     """COMPLETE and PRUNED trials the study has (0 when it does not exist yet)."""
     from sweeper.errors import StorageError
-    from sweeper.quote import _storage_exists
-    from sweeper.storage import FINISHED_STATES, load_existing_study
+    from sweeper.storage import FINISHED_STATES, load_existing_study, storage_exists
 
-    if not _storage_exists(storage_url):
+    if not storage_exists(storage_url):
         return 0
     try:
         study = load_existing_study(study_name, storage_url)
