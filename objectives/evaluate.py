@@ -98,8 +98,8 @@ def evaluate(
         start = time.perf_counter()
         with _without_environment_report():
             output = simple_evaluate(
-            model=lm,
-            tasks=[spec.name],
+                model=lm,
+                tasks=[spec.name],
                 task_manager=task_manager(),
                 limit=limit,
                 apply_chat_template=True,

@@ -62,8 +62,11 @@ def read_examples_file(path: Path) -> list[PromptCompletion]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ObjectiveError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            if not (isinstance(row, dict) and isinstance(row.get("prompt"), str)
-                    and isinstance(row.get("completion"), str)):
+            if not (
+                isinstance(row, dict)
+                and isinstance(row.get("prompt"), str)
+                and isinstance(row.get("completion"), str)
+            ):
                 raise ObjectiveError(
                     f"{path}:{number}: each row needs string fields 'prompt' and 'completion'"
                 )

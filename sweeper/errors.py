@@ -1,4 +1,5 @@
-"""The sweeper's exception tree. The CLI turns every ``SweeperError`` into one line and exit code 2."""
+"""The sweeper's exception tree. The CLI turns every ``SweeperError`` into one line and exit
+code 2."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ class SweeperError(Exception):
 
 
 class StudyFileError(SweeperError):
-    """A study file that cannot be used: names the file, the field, the bad value and what is valid."""
+    """A study file that cannot be used: names the file, the field, the bad value and what is
+    valid."""
 
     def __init__(self, path: str | Path, field: str, value: Any, valid: str) -> None:
         self.path = str(path)

@@ -34,7 +34,8 @@ COST_METRICS: dict[str, MetricInfo] = {
             "cost_eur_train_projected",
             "EUR",
             "minimize",
-            "Fine-tuning this configuration at full scale (study's projection) on the target instance.",
+            "Fine-tuning this configuration at full scale (study's projection) on the target "
+            "instance.",
         ),
         MetricInfo(
             "gpu_hours_train_projected",
@@ -65,7 +66,8 @@ COST_METRICS: dict[str, MetricInfo] = {
             "serving_memory_gib",
             "GiB",
             "minimize",
-            "GPU memory to serve the full-scale model: weights at the quantization level + KV cache.",
+            "GPU memory to serve the full-scale model: weights at the quantization level + KV "
+            "cache.",
         ),
         MetricInfo(
             "serving_tokens_per_second",
@@ -89,7 +91,8 @@ COST_METRICS: dict[str, MetricInfo] = {
             "cost_eur_saved_by_cache",
             "EUR",
             "maximize",
-            "What the cached work this trial reused cost when it was first done (not charged again).",
+            "What the cached work this trial reused cost when it was first done (not charged "
+            "again).",
         ),
         MetricInfo("wall_seconds", "s", "minimize", "Wall time of the whole trial."),
         MetricInfo("train_seconds", "s", "minimize", "Wall time of LoRA training."),
@@ -119,7 +122,8 @@ SERVING_METRICS: frozenset[str] = frozenset(
 
 
 def quality_metric(name: str) -> MetricInfo:
-    """A quality metric named by the study (a key of ``eval.tasks``): higher is better, unit 'score'."""
+    """A quality metric named by the study (a key of ``eval.tasks``): higher is better, unit
+    'score'."""
     return MetricInfo(
         name, "score (0-1)", "maximize", f"lm-eval headline metric of the '{name}' task."
     )

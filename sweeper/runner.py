@@ -82,7 +82,8 @@ class SweepSummary:
 
 
 class _ConstrainedRandomSampler(optuna.samplers.RandomSampler):
-    """Random search that still records constraint values, so ``best_trials`` skips infeasible ones."""
+    """Random search that still records constraint values, so ``best_trials`` skips infeasible
+    ones."""
 
     def __init__(self, seed: int, constraints: Callable[[Any], Any] | None) -> None:
         super().__init__(seed=seed)
@@ -140,7 +141,8 @@ def make_sampler(loaded: LoadedStudy, seed: int) -> optuna.samplers.BaseSampler:
 
 
 def spent_eur(study: optuna.Study) -> float:
-    """EUR spent by every recorded trial of the study (failed and pruned ones too) plus its baseline."""
+    """EUR spent by every recorded trial of the study (failed and pruned ones too) plus its
+    baseline."""
     total = sum(
         float(t.user_attrs.get(ATTR_METRICS, {}).get("cost_eur_trial", 0.0))
         for t in study.get_trials(deepcopy=False)

@@ -10,8 +10,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import tests.servers as servers
 import sqlalchemy as sa
+
+import tests.servers as servers
 from tests.servers import MlflowServer, PostgresServer, S3Server, ServerUnavailable
 
 

@@ -82,7 +82,8 @@ def run_command(
         "the ledger still refuses each trial that does not fit.",
     ),
 ) -> None:
-    """Run (or resume) a study: each trial trains a LoRA, evaluates it with lm-eval, prices it, logs it."""
+    """Run (or resume) a study: each trial trains a LoRA, evaluates it with lm-eval, prices it,
+    logs it."""
     loaded, storage_url, tracking = prepare_sweep(study, storage, tracking_uri, no_mlflow, verbose)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -116,7 +117,10 @@ def run_command(
                 better = max if loaded.directions[0] == "maximize" else min
                 best[lead] = better(best.get(lead, value), value)
             values = "  ".join(f"{k}={_fmt(v)}" for k, v in report.values.items())
-            line = f"trial {report.number:>3} {report.state:<8} {values}  cost_eur_trial=€{report.cost_eur_trial:.4f}"
+            line = (
+                f"trial {report.number:>3} {report.state:<8} {values}  "
+                f"cost_eur_trial=€{report.cost_eur_trial:.4f}"
+            )
             if report.fail_reason:
                 line += f"  reason: {report.fail_reason}"
             progress.console.print(line, soft_wrap=True)
@@ -219,7 +223,8 @@ def _print_summary(data: dict) -> None:
     from rich.table import Table
 
     console.print(
-        f"[bold]{data['study']}[/]: objectives {data['objectives']}; trials by state {data['states']}; "
+        f"[bold]{data['study']}[/]: objectives {data['objectives']}; "
+        f"trials by state {data['states']}; "
         f"spent €{data['spent_eur_total']:.4f}"
     )
     budget = data.get("budget")
@@ -289,7 +294,8 @@ def _print_quote(q: dict) -> None:
     total = q["study_total"]
     console.print(
         f"whole sweep ({q['n_trials']} trials): €{total['cost_eur_p50']:.4f} (P50), "
-        f"€{total['cost_eur_p90']:.4f} (P90); {total['hours_p50']:.2f} h (P50) on {q['trial_hardware']}"
+        f"€{total['cost_eur_p90']:.4f} (P90); {total['hours_p50']:.2f} h (P50) "
+        f"on {q['trial_hardware']}"
     )
     sim = q.get("simulation")
     if sim is not None:

@@ -75,7 +75,8 @@ class WorkCache:
         *,
         key: str | None = None,
     ) -> CacheResult:
-        """The entry for ``inputs``; built with ``build(folder)`` (returning its metadata) if absent.
+        """The entry for ``inputs``; built with ``build(folder)`` (returning its metadata) if
+        absent.
 
         ``build`` writes into an empty staging folder; the staging folder becomes the entry only
         after ``build`` returns. If ``build`` raises, nothing is cached and the error propagates.

@@ -49,7 +49,8 @@ class LoadedStudy:
 
 
 def builtin_studies_dir() -> Path:
-    """The repository's ``studies/`` folder (the project is installed editable from its checkout)."""
+    """The repository's ``studies/`` folder (the project is installed editable from its
+    checkout)."""
     return Path(__file__).resolve().parents[2] / "studies"
 
 
@@ -68,7 +69,8 @@ def resolve_study_path(study: str | Path) -> Path:
 
 
 def load_study(study: str | Path) -> LoadedStudy:
-    """Read, validate and resolve a study file. Raises ``StudyFileError`` with the field at fault."""
+    """Read, validate and resolve a study file. Raises ``StudyFileError`` with the field at
+    fault."""
     path = resolve_study_path(study)
     raw_bytes = path.read_bytes()
     try:

@@ -8,7 +8,7 @@ known) are in ``_load.py``.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -73,15 +73,20 @@ class Fixed(_Strict):
     value: Any
 
 
-Dimension = Union[Choices, Range, Fixed]
+Dimension = Choices | Range | Fixed
 
 #: The dimensions a LoRA study can search, with what each accepts.
 SEARCHABLE: dict[str, str] = {
     "lora_r": "LoRA rank r: positive integers",
     "lora_alpha_ratio": "alpha as a multiple of r (alpha = ratio * r): positive numbers",
     "learning_rate": "AdamW learning rate: positive numbers",
-    "target_modules": f"LoRA target modules: presets {sorted(TARGET_MODULE_PRESETS)} or lists of module names",
-    "epochs": "passes over the training steps (scales local steps and projected tokens): positive integers",
+    "target_modules": (
+        f"LoRA target modules: presets {sorted(TARGET_MODULE_PRESETS)} or lists of module names"
+    ),
+    "epochs": (
+        "passes over the training steps (scales local steps and projected tokens): "
+        "positive integers"
+    ),
     "lora_dropout": "LoRA dropout: numbers in [0, 1)",
     "merge_method": f"merge the fine-tune with `merge.partners`: {', '.join(MERGE_METHODS)}",
     "merge_weight": "the fine-tune's share of the merge, in (0, 1]; partners share the rest "
@@ -283,13 +288,17 @@ def _dimension_values(dim: Dimension) -> list[Any]:
 class ModelSection(_Strict):
     path: str = Field(
         "builtin:smollm2-135m-instruct",
-        description="A local model folder, a hub id, or 'builtin:smollm2-135m-instruct' (bundled, offline).",
+        description=(
+            "A local model folder, a hub id, or 'builtin:smollm2-135m-instruct' (bundled, offline)."
+        ),
     )
 
 
 class DataSection(_Strict):
     train: str = Field(
-        description="Training JSONL (prompt/completion). Relative to the study file, or 'builtin:NAME'."
+        description=(
+            "Training JSONL (prompt/completion). Relative to the study file, or 'builtin:NAME'."
+        )
     )
 
 

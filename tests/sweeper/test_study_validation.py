@@ -1,4 +1,5 @@
-"""Every malformed study file gets one line naming the file, the field, the value and what is valid."""
+"""Every malformed study file gets one line naming the file, the field, the value and what is
+valid."""
 
 from __future__ import annotations
 

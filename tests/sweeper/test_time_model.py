@@ -8,10 +8,14 @@ probe (``hardware_probe.framework_overhead``) against the real stack: tiny model
 from __future__ import annotations
 
 import json
+import math
+import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
+from sweeper import hardware_probe
 from sweeper.quote import (
     COMPUTE_FACTOR_RANGE,
     TrialTimeModel,
@@ -86,18 +90,87 @@ def test_a_run_that_measured_something_else_is_clamped() -> None:
     assert (k_train, k_eval) == (COMPUTE_FACTOR_RANGE[0], COMPUTE_FACTOR_RANGE[0])
 
 
+def _samples(
+    setup: float = 0.25,
+    step: float = 0.004,
+    layer_step: float = 0.005,
+    forward: float = 0.009,
+    forward_layer: float = 0.0011,
+    eval_setup: float = 0.008,
+    spike: float = 10.0,
+) -> hardware_probe.ProbeSamples:
+    """Probe samples of a machine with the given profile, every fifth gap or pass ``spike``x slow
+    (another process took the core) and the second run of each depth slower to set up."""
+    steps = hardware_probe.PROBE_STEPS
+    forward_runs, train_runs = [], []
+    for layers in hardware_probe.PROBE_LAYERS:
+        one_pass = forward + layers * forward_layer
+        forward_runs.append(tuple(one_pass * (spike if i % 5 == 0 else 1.0) for i in range(15)))
+        one_step = step + layers * layer_step
+        runs = []
+        for run in range(hardware_probe.PROBE_TRAIN_RUNS):
+            gaps = tuple(one_step * (spike if i % 5 == 3 else 1.0) for i in range(steps - 1))
+            total = setup * (1 + run) + one_step + sum(gaps)
+            runs.append((total, gaps))
+        train_runs.append(tuple(runs))
+    l0 = hardware_probe.PROBE_LAYERS[0]
+    evals = tuple(
+        (passes, eval_setup + passes * (forward + l0 * forward_layer)) for passes in (1.0, 6.0)
+    )
+    return hardware_probe.ProbeSamples(
+        forward=tuple(forward_runs), train=tuple(train_runs), evals=evals
+    )
+
+
+def test_the_fit_recovers_a_profile_through_a_busy_machines_spikes() -> None:
+    fw = hardware_probe.fit_framework_overhead(_samples(), "m")
+    assert fw.train_setup_s == pytest.approx(0.25)
+    assert fw.train_step_s == pytest.approx(0.004)
+    assert fw.train_layer_step_s == pytest.approx(0.005)
+    assert fw.forward_s == pytest.approx(0.009)
+    assert fw.forward_layer_s == pytest.approx(0.0011)
+    assert fw.eval_setup_s == pytest.approx(0.008)
+    assert not hardware_probe.is_degenerate(fw)
+
+
+def test_noise_cannot_make_a_layer_step_cheaper_than_its_forward_pass() -> None:
+    # Deeper steps measured no slower than shallow ones (noise): the layer-step falls back to
+    # the layer's forward pass, its lower bound, and nothing goes negative.
+    fw = hardware_probe.fit_framework_overhead(_samples(layer_step=0.0, spike=1.0), "m")
+    assert fw.train_layer_step_s == pytest.approx(0.0011)
+    assert fw.train_step_s == pytest.approx(0.004 - 0.0011)
+    assert min(fw.train_setup_s, fw.train_step_s, fw.forward_s, fw.eval_setup_s) >= 0.0
+
+
+def test_a_degenerate_probe_is_measured_again_then_kept_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    flat = _samples(setup=0.0, layer_step=0.0, forward_layer=0.0)  # a drowned signal
+    assert hardware_probe.is_degenerate(hardware_probe.fit_framework_overhead(flat, "m"))
+    calls = iter([flat, _samples()])
+    monkeypatch.setattr(hardware_probe, "_probe_samples", lambda: next(calls))
+    assert not hardware_probe.is_degenerate(hardware_probe._measure_framework_overhead("m"))
+
+    counted = []
+    monkeypatch.setattr(hardware_probe, "_probe_samples", lambda: counted.append(1) or flat)
+    with pytest.warns(RuntimeWarning, match="too busy"):
+        fw = hardware_probe._measure_framework_overhead("m")
+    assert hardware_probe.is_degenerate(fw) and len(counted) == hardware_probe.PROBE_ATTEMPTS
+
+
 def test_the_probe_measures_the_real_stack_and_is_cached(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sweeper import hardware_probe
-
     monkeypatch.setenv("SWEEPER_CACHE_DIR", str(tmp_path))
-    fw = hardware_probe.framework_overhead()
-    # Trainer set-up is tenths of a second; a layer costs something per step and per pass.
-    assert 0.0 < fw.train_setup_s < 30.0
-    assert fw.train_layer_step_s > 0.0
-    assert fw.forward_s + fw.forward_layer_s > 0.0
-    assert fw.train_seconds(10, 30) > fw.train_seconds(10, 2) > fw.train_seconds(1, 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fw = hardware_probe.framework_overhead()
+    values = [v for v in asdict(fw).values() if isinstance(v, float)]
+    assert len(values) == 6 and all(math.isfinite(v) and v >= 0.0 for v in values)
+    # A profile with a zero where physics says "costs something" is only kept with a warning.
+    busy = [w for w in caught if "too busy" in str(w.message)]
+    assert hardware_probe.is_degenerate(fw) == bool(busy)
+    assert fw.train_seconds(10, 30) >= fw.train_seconds(10, 2) >= fw.train_seconds(1, 2)
     cached = json.loads((tmp_path / "framework_overhead.json").read_text())
     assert cached["machine"] == fw.machine
     assert hardware_probe.framework_overhead() == fw  # read back, not re-measured
@@ -105,5 +178,8 @@ def test_the_probe_measures_the_real_stack_and_is_cached(
     # The physics model of the demo study carries the probe's overhead as its own terms.
     tm = physics_time_model(load_study(REPO / "studies" / "demo.yaml"), 1.35e8, 2e6)
     assert tm.train_setup_seconds == fw.train_setup_s
-    assert 0.0 < tm.train_overhead_per_token < tm.seconds_per_train_token
-    assert 0.0 < tm.eval_overhead_seconds < tm.eval_seconds
+    assert 0.0 <= tm.train_overhead_per_token < tm.seconds_per_train_token
+    assert 0.0 <= tm.eval_overhead_seconds < tm.eval_seconds
+    if not busy:
+        assert fw.train_setup_s > 0.0 and fw.train_layer_step_s > 0.0
+        assert tm.train_overhead_per_token > 0.0 and tm.eval_overhead_seconds > 0.0
