@@ -34,6 +34,14 @@ PricingOpt = Annotated[
 ServingPricingOpt = Annotated[
     str | None, typer.Option("--serving-pricing", help="Serving pricing model to reprice with.")
 ]
+ServingInstanceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--serving-instance",
+        help="Serve on this instance (PROVIDER/TYPE or TYPE): memory fit, decode rate and "
+        "replicas from the cost model for each trial's weight dtype.",
+    ),
+]
 MfuOpt = Annotated[
     float | None,
     typer.Option("--mfu", help="MFU on the new GPU (default: the study's, else the default)."),
@@ -63,12 +71,13 @@ def repricing(
     pricing: str | None,
     serving_pricing: str | None,
     mfu: float | None,
+    serving_instance: str | None = None,
 ) -> tuple[list, str] | None:
     """(repriced records, one-line description), or None when nothing asks for a repricing."""
     import cost_models
     from sweeper.report import TrainingTarget, reprice
 
-    if not any((catalog_path, instance, pricing, serving_pricing, mfu)):
+    if not any((catalog_path, instance, pricing, serving_pricing, mfu, serving_instance)):
         return None
     catalog = cost_models.load_catalog(catalog_path)
     fx = cost_models.load_fx_rates()
@@ -121,7 +130,13 @@ def repricing(
                 f"{new_mfu:g}, price date {offer.price_date})"
             )
     serving: dict[str, tuple[float, str]] = {}
-    if serving_pricing or catalog_path:
+    serving_moves: dict[str, dict[str, Any]] = {}
+    if serving_instance:
+        serving_moves, move = _serving_moves(
+            loaded, records, serving_instance, serving_pricing, catalog, fx
+        )
+        moves.append(move)
+    elif serving_pricing or catalog_path:
         for r in records:
             s = r.projection.get("serving") or {}
             label = s.get("serving_instance")
@@ -132,12 +147,72 @@ def repricing(
             new_pricing = serving_pricing or str(s.get("serving_pricing"))
             serving[label] = (cost_models.eur_per_hour(offer, new_pricing, fx), new_pricing)
             moves.append(f"serving {label} → {new_pricing} (€{serving[label][0]:.3f}/h)")
-    if not training and not serving:
+    if not training and not serving and not serving_moves:
         raise RepriceError("nothing to reprice: the study's trials recorded no projection")
     where = f" with catalog {catalog_path}" if catalog_path else ""
-    return reprice(records, training=training, serving_eur_per_hour=serving), (
-        "; ".join(moves) + where
+    repriced = reprice(
+        records, training=training, serving_eur_per_hour=serving, serving_moves=serving_moves
     )
+    return repriced, "; ".join(moves) + where
+
+
+def _serving_moves(
+    loaded: Any,
+    records: list,
+    label: str,
+    pricing: str | None,
+    catalog: Any,
+    fx: Any,
+) -> tuple[dict[str, dict[str, Any]], str]:
+    """The cost model's serving projection on instance ``label`` for each weight dtype the
+    study's trials were served at (the study's traffic, batch and context), keyed by dtype; and
+    a one-line description of the move."""
+    import cost_models
+    from sweeper.costing import PricingContext, project_serving
+
+    spec = loaded.spec
+    if spec.serving is None:
+        raise RepriceError(
+            f"--serving-instance needs the study's `serving` section (traffic, batch, context); "
+            f"{loaded.path} has none"
+        )
+    provider, name = _split(label)
+    offer = catalog.offer(name, provider=provider)  # an unknown instance fails here, by name
+    requested = f"{offer.provider}/{offer.instance_type}"
+    moved = spec.model_copy(
+        update={
+            "serving": spec.serving.model_copy(
+                update={
+                    "instance": offer.instance_type,
+                    "provider": offer.provider,
+                    "region": None,
+                    "pricing": pricing or spec.serving.pricing,
+                }
+            )
+        }
+    )
+    ctx = PricingContext(catalog=catalog, fx=fx)
+    dtypes = sorted(
+        {
+            str(r.projection["serving"]["weight_dtype"])
+            for r in records
+            if (r.projection.get("serving") or {}).get("weight_dtype")
+        }
+    )
+    if not dtypes:
+        raise RepriceError("nothing to reprice: the study's trials recorded no serving projection")
+    projections = {
+        dtype: project_serving(moved, dtype, ctx).as_dict() | {"requested_instance": requested}
+        for dtype in dtypes
+    }
+    new_pricing = moved.serving.pricing
+    fits = [d for d, proj in projections.items() if proj["fits_serving_instance"]]
+    description = (
+        f"serving → {requested} {new_pricing} "
+        f"(€{cost_models.eur_per_hour(offer, new_pricing, fx):.3f}/h, {offer.gpu_count}× "
+        f"{offer.gpu_model} {offer.gpu_memory_gib:g} GiB; fits at {', '.join(fits) or 'no level'})"
+    )
+    return projections, description
 
 
 def _load(study: str, storage: str | None):
@@ -160,6 +235,7 @@ def reprice_command(
     provider: ProviderOpt = None,
     pricing: PricingOpt = None,
     serving_pricing: ServingPricingOpt = None,
+    serving_instance: ServingInstanceOpt = None,
     mfu: MfuOpt = None,
     horizon_months: MonthsOpt = 12,
     top: Annotated[int, typer.Option("--top", help="Rows to print.")] = 20,
@@ -179,9 +255,12 @@ def reprice_command(
         pricing=pricing,
         serving_pricing=serving_pricing,
         mfu=mfu,
+        serving_instance=serving_instance,
     )
     if result is None:
-        raise RepriceError("give --catalog, --instance, --pricing, --serving-pricing or --mfu")
+        raise RepriceError(
+            "give --catalog, --instance, --pricing, --serving-instance, --serving-pricing or --mfu"
+        )
     repriced, description = result
     before = horizon_ranking([p.before for p in repriced], horizon_months)
     after = horizon_ranking([p.after for p in repriced], horizon_months)
@@ -304,6 +383,7 @@ def report_command(
     provider: ProviderOpt = None,
     pricing: PricingOpt = None,
     serving_pricing: ServingPricingOpt = None,
+    serving_instance: ServingInstanceOpt = None,
     mfu: MfuOpt = None,
 ) -> None:
     """Write the study's cost report: one self-contained HTML file, logged to the parent run."""
@@ -320,6 +400,7 @@ def report_command(
         pricing=pricing,
         serving_pricing=serving_pricing,
         mfu=mfu,
+        serving_instance=serving_instance,
     )
     description = None
     if result is not None:

@@ -3,7 +3,9 @@
 Nothing is re-run. Each trial recorded the FLOPs of its full-scale fine-tune and the serving
 instance it was priced on (``projection``); repricing divides those FLOPs by the new GPU's dense
 bf16 peak × MFU, spreads the GPU-hours over the instance's GPUs and multiplies by the new € per
-instance-hour, and re-rates serving at the new € per hour of the same instance (same replicas).
+instance-hour, and re-rates serving at the new € per hour of the same instance (same replicas) --
+or, moved to another serving instance, takes that instance's serving projection from the cost
+model for the trial's weight dtype (memory fit, bandwidth-bound decode rate, replicas).
 A configuration whose recorded training memory does not fit the new GPU is marked infeasible.
 
 A uniform move (every trial to the same GPU) scales every training bill by the same factor, so
@@ -15,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sweeper.report._recommend import cost_eur_horizon
 from sweeper.report._records import TrialRecord
 
 DOES_NOT_FIT = "training memory fits the target GPU"
+DOES_NOT_SERVE = "the served model fits the serving instance"
 
 
 @dataclass(frozen=True)
@@ -85,17 +89,62 @@ def reprice_training(record: TrialRecord, target: TrainingTarget) -> tuple[dict,
     return updates, new, why
 
 
+#: The serving projection fields that are also per-trial metrics.
+SERVING_METRICS = (
+    "cost_eur_serving_month",
+    "cost_eur_per_mtok_serving",
+    "serving_memory_gib",
+    "serving_tokens_per_second",
+    "serving_replicas",
+)
+
+
+def move_serving(
+    record: TrialRecord, new: Mapping[str, Any]
+) -> tuple[dict[str, float], dict[str, Any], str, bool]:
+    """(metric updates, new serving projection, why, fits) of serving ``record``'s model as
+    ``new`` projects it. A model that does not fit the named instance keeps its recorded serving
+    figures and is marked infeasible: there is no bill for hardware that cannot serve it."""
+    old = record.projection.get("serving") or {}
+    was = (
+        f"{old.get('serving_instance')} {old.get('serving_pricing', '?')} "
+        f"({int(old.get('serving_replicas', 0) or 0)} replica(s))"
+    )
+    if not new.get("fits_serving_instance", True):
+        return (
+            {},
+            dict(old),
+            f"does not fit {new.get('requested_instance', '?')}: needs "
+            f"{float(new['serving_memory_gib']):.1f} GiB at {new['weight_dtype']}",
+            False,
+        )
+    updates = {k: float(new[k]) for k in SERVING_METRICS if k in new}
+    month_was = float(record.metrics["cost_eur_serving_month"])
+    rate = float(new["serving_tokens_per_second"])
+    why = (
+        f"{was} → {new['serving_instance']} {new['serving_pricing']} "
+        f"({int(new['serving_replicas'])} replica(s) at {rate:,.0f} tokens/s, "
+        f"€{float(new['serving_eur_per_hour']):.3f}/h): €{month_was:,.0f} → "
+        f"€{float(new['cost_eur_serving_month']):,.0f} per month"
+    )
+    return updates, dict(new), why, True
+
+
 def reprice(
     records: Sequence[TrialRecord],
     *,
     training: Mapping[str, TrainingTarget] | None = None,
     serving_eur_per_hour: Mapping[str, tuple[float, str]] | None = None,
+    serving_moves: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Repriced]:
     """Reprice every record that has a projection.
 
     ``training`` maps a recorded target instance (``provider/instance_type``) to the row it moves
-    to; ``serving_eur_per_hour`` maps a recorded serving instance to (new € per hour, pricing).
-    Records without a projection (e.g. a trial that failed before pricing) are kept as they were.
+    to; ``serving_eur_per_hour`` maps a recorded serving instance to (new € per hour, pricing);
+    ``serving_moves`` maps a recorded serving weight dtype to the serving projection on another
+    instance (``sweeper.costing.ProjectedServing.as_dict()``: its own memory need, decode rate and
+    replicas), taking precedence over ``serving_eur_per_hour``. Records without a projection
+    (e.g. a trial that failed before pricing) are kept as they were.
     """
     out = []
     for r in records:
@@ -121,7 +170,15 @@ def reprice(
                     )
         old_serve = projection.get("serving") or {}
         rate = (serving_eur_per_hour or {}).get(str(old_serve.get("serving_instance")))
-        if rate is not None and "cost_eur_serving_month" in r.metrics:
+        move = (serving_moves or {}).get(str(old_serve.get("weight_dtype")))
+        if move is not None and "cost_eur_serving_month" in r.metrics:
+            u, projection["serving"], why, fits = move_serving(r, move)
+            updates |= u
+            whys.append(f"serving: {why}")
+            # Violated (> 0) when the model does not fit the named instance; Optuna's rule.
+            constraints = (*constraints, 0.0 if fits else 1.0)
+            names = (*names, DOES_NOT_SERVE) if names else names
+        elif rate is not None and "cost_eur_serving_month" in r.metrics:
             eur_h, pricing = rate
             old_rate = float(old_serve.get("serving_eur_per_hour") or 0.0)
             factor = eur_h / old_rate if old_rate > 0 else 1.0

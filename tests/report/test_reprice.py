@@ -119,3 +119,40 @@ def test_merge_partners_training_is_repriced_too() -> None:
     after = reprice([record], training={"a/x": target})[0].after
     hours = 2e18 / (1e15 * 0.5) / 3600
     assert math.isclose(after.metrics["cost_eur_train_projected"], hours * 1.0)
+
+
+def test_serving_moved_to_a_24_gib_l4_fits_only_the_quantized_levels(
+    synth_study_file: Path, synth_storage: str, capsys
+) -> None:
+    # A 7B model: fp32 weights (~27 GiB + KV cache) cannot be served on one 24 GiB L4; int8 and
+    # NF4 can. The cost model re-projects serving there for each recorded weight dtype.
+    data = reprice_json(
+        synth_study_file, synth_storage, capsys, "--serving-instance", "aws/g6.xlarge"
+    )
+    assert data["repriced"].startswith("serving → aws/g6.xlarge on_demand")
+    assert "fits at int8, nf4" in data["repriced"]
+    offer = cost_models.load_catalog().offer("g6.xlarge", provider="aws")
+    eur_h = cost_models.eur_per_hour(offer, "on_demand", cost_models.load_fx_rates())
+    by_level: dict[str, list[dict]] = {}
+    for row in data["trials"]:
+        by_level.setdefault(row["params"]["quantization"], []).append(row)
+    for row in by_level["fp32"]:  # infeasible now: out of the ranking, bill unchanged
+        assert row["feasible_after"] is False and row["rank_after"] is None
+        assert "does not fit aws/g6.xlarge" in row["why"] and "at fp32" in row["why"]
+        assert row["cost_eur_serving_month_after"] == row["cost_eur_serving_month_before"]
+    for level in ("int8", "int4"):
+        for row in by_level[level]:
+            assert row["feasible_after"] is True and row["rank_after"] is not None
+            assert "→ aws/g6.xlarge on_demand (" in row["why"]
+            # The bill is replicas x the catalog row's EUR/h x the month's hours, as printed.
+            replicas = int(row["why"].split("replica(s) at")[0].rsplit("(", 1)[1])
+            month = row["cost_eur_serving_month_after"]
+            assert math.isclose(month / (replicas * eur_h), 730.0, rel_tol=0.01)
+            assert f"€{eur_h:.3f}/h" in row["why"]
+    # NF4 moves less data per decoded token than int8: never more replicas, never a larger bill.
+    nf4 = min(r["cost_eur_serving_month_after"] for r in by_level["int4"])
+    int8 = min(r["cost_eur_serving_month_after"] for r in by_level["int8"])
+    assert nf4 <= int8
+    assert set(data["ranking_changed"]) >= {
+        r["trial"] for r in by_level["fp32"] if r["rank_before"]
+    }
