@@ -26,7 +26,7 @@ from objectives.lora_trial import (
     load_model,
     run_lora_trial,
 )
-from objectives.measure import ResourceUsage, measure_resources
+from objectives.measure import ResourceUsage, measure_resources, release_memory
 from objectives.merge import (
     MERGE_METHODS,
     MergeConfig,
@@ -75,6 +75,7 @@ __all__ = [
     "load_model",
     "make_tiny_random_model",
     "measure_resources",
+    "release_memory",
     "resolve_model_path",
     "run_lora_trial",
     "task_workload",

@@ -231,6 +231,8 @@ def merge_models(config: MergeConfig, out_dir: str | Path) -> MergeResult:
                 run_merge(parsed, str(out), options=options)
             except (RuntimeError, ValueError, KeyError) as error:
                 raise MergeError(f"mergekit failed to merge into {str(out)!r}: {error}") from error
+            finally:
+                _release_mergekit_loaders()
             _copy_tokenizer_files(Path(str(resolved.models[0].model)), out)
             seconds = time.perf_counter() - start
     return MergeResult(
@@ -240,6 +242,22 @@ def merge_models(config: MergeConfig, out_dir: str | Path) -> MergeResult:
         size_bytes=sum(path.stat().st_size for path in out.glob("*.safetensors")),
         mergekit_config=mergekit_config,
     )
+
+
+def _release_mergekit_loaders() -> None:
+    """Drop mergekit's per-process tensor loaders once a merge is done.
+
+    ``mergekit.io.tasks.LoaderCache`` keeps a loader for every model it ever read, each holding
+    its safetensors file memory-mapped, and never lets go. In a sweep that merges a new LoRA every
+    trial, each one kept its base+LoRA model (513 MiB for SmolLM2-135M) mapped for the life of the
+    process -- from a temporary folder already deleted, so its disk space stayed taken too -- and
+    a later merge of the same model reference would read through a loader whose folder is gone.
+    """
+    from mergekit.io.tasks import LoaderCache
+
+    cache = LoaderCache()
+    cache.flush_all()
+    cache.loaders.clear()
 
 
 def _resolve_paths(config: MergeConfig) -> MergeConfig:

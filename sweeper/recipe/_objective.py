@@ -174,12 +174,15 @@ class RecipeObjective:
             )
             raise optuna.TrialPruned(reason)
 
-        from objectives import measure_resources
+        from objectives import measure_resources, release_memory
 
         recipe = self.recipe(settings)
         try:
             with measure_resources() as usage:
-                result = run_recipe(recipe, self.cache, trainer_callbacks=self._pruning(trial))
+                try:
+                    result = run_recipe(recipe, self.cache, trainer_callbacks=self._pruning(trial))
+                finally:  # the trial's models are gone: give their memory back
+                    release_memory()
         except optuna.TrialPruned as exc:  # stopped early: charged what it spent
             spent = self._spent(started, projected)
             trial.set_user_attr(ATTR_METRICS, spent)

@@ -102,6 +102,34 @@ def test_an_adapter_source_is_its_base_with_the_lora_merged_in(
     )
 
 
+def test_a_merge_leaves_nothing_mapped_and_the_same_adapter_merges_again(
+    tmp_path: Path, tiny_model_dir: Path, perturbed_dir: Path, adapter_dir: Path
+) -> None:
+    # mergekit keeps a loader per model reference for the life of the process, each with its
+    # safetensors file memory-mapped -- for an adapter source, base+LoRA written to a temporary
+    # folder that is deleted after the merge. merge_models drops them: in a sweep, every merged
+    # LoRA otherwise stayed mapped (and its deleted file on disk) until the process ended.
+    from mergekit.io.tasks import LoaderCache
+
+    config = MergeConfig(
+        method="linear",
+        models=[
+            MergeSource(tiny_model_dir, adapter=adapter_dir, weight=0.6),
+            MergeSource(perturbed_dir, weight=0.4),
+        ],
+    )
+    first = _state(merge_models(config, tmp_path / "first").out_dir)
+    assert LoaderCache().loaders == {}
+    maps = Path("/proc/self/maps")
+    if maps.exists():
+        mapped = maps.read_text()
+        assert "sweeper-lora-merge-" not in mapped
+        assert str(perturbed_dir) not in mapped
+    # The same model reference again (a later trial merging the same partner) reads afresh.
+    again = _state(merge_models(config, tmp_path / "again").out_dir)
+    _assert_states_close(again, first, atol=0)
+
+
 def test_slerp_endpoints_are_the_two_models(
     tmp_path: Path, tiny_model_dir: Path, perturbed_dir: Path, states
 ) -> None:
