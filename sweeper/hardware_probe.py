@@ -219,20 +219,18 @@ PROBE_ATTEMPTS = 3
 def _measure_framework_overhead(key: str) -> FrameworkOverhead:
     import warnings
 
-    fw = fit_framework_overhead(_probe_samples(), key)
-    for _ in range(PROBE_ATTEMPTS - 1):
+    for _ in range(PROBE_ATTEMPTS):
+        fw = fit_framework_overhead(_probe_samples(), key)
         if not is_degenerate(fw):
             return fw
-        fw = fit_framework_overhead(_probe_samples(), key)
-    if is_degenerate(fw):
-        warnings.warn(
-            f"The framework-overhead probe measured {fw} on a machine too busy to separate set-up "
-            f"from per-step and per-layer costs ({PROBE_ATTEMPTS} attempts); quotes use it as is. "
-            "Re-measure on a quieter machine: delete framework_overhead.json in "
-            f"{cache_dir()}.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    warnings.warn(
+        f"The framework-overhead probe measured {fw} on a machine too busy to separate set-up "
+        f"from per-step and per-layer costs ({PROBE_ATTEMPTS} attempts); quotes use it as is. "
+        "Re-measure on a quieter machine: delete framework_overhead.json in "
+        f"{cache_dir()}.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
     return fw
 
 
