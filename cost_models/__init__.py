@@ -29,12 +29,14 @@ from cost_models._memory import (
     training_memory_bytes,
 )
 from cost_models._model_shapes import (
+    CONFIG_KEYS,
     LORA_TARGET_MODULES,
     MODEL_SHAPES,
     ModelShape,
     approximate_shape,
     lora_adapter_params,
     model_shape,
+    shape_from_config,
 )
 from cost_models._offer import PRICING_MODELS, Offer, PricingModel
 from cost_models._pricing import eur_per_hour
@@ -74,6 +76,7 @@ from cost_models.errors import (
 __all__ = [
     "CATALOG_COLUMNS",
     "CATALOG_SCHEMA_VERSION",
+    "CONFIG_KEYS",
     "DEFAULT_PRICE_DECLINE_PER_YEAR",
     "DEFAULT_RESERVED_DISCOUNT_1Y",
     "DEFAULT_RESERVED_DISCOUNT_3Y",
@@ -138,6 +141,7 @@ __all__ = [
     "parse_ecb_xml",
     "serving_cost",
     "serving_memory_bytes",
+    "shape_from_config",
     "training_flops",
     "training_flops_per_token",
     "training_memory_bytes",

@@ -9,9 +9,9 @@ parameters" when only ``--params`` is given, and says so in its name.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from cost_models._names import resolve_name
 from cost_models.errors import InvalidInputError, UnknownModelError
@@ -110,6 +110,88 @@ def approximate_shape(params: float, vocab: int = 32_000) -> ModelShape:
         vocab=vocab,
         source="approximated from the parameter count (Llama-like proportions)",
     )
+
+
+#: ``config.json`` keys of each size, the canonical (``transformers``-normalised) name first, then
+#: the names other families spell it with.
+CONFIG_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "layers": ("num_hidden_layers", "n_layer", "num_layers"),
+        "hidden": ("hidden_size", "n_embd", "d_model"),
+        "heads": ("num_attention_heads", "n_head"),
+        "kv_heads": ("num_key_value_heads", "num_kv_heads"),
+        "head_dim": ("head_dim",),
+        "intermediate": ("intermediate_size", "ffn_dim", "n_inner"),
+        "vocab": ("vocab_size",),
+    }
+)
+#: Keys that make a config a mixture of experts, whose MLP this shape does not model.
+_EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts")
+
+
+def shape_from_config(
+    config: Mapping[str, Any], *, name: str = "custom", source: str = ""
+) -> ModelShape:
+    """The shape a Hugging Face ``config.json`` describes (pure: from its parsed dict).
+
+    Reads the Llama/Mistral/Qwen2/Gemma/Phi-3 keys (``num_hidden_layers``, ``hidden_size``,
+    ``num_attention_heads``, ``num_key_value_heads``, ``intermediate_size``, ``vocab_size``,
+    ``tie_word_embeddings``, ``head_dim``) and the older spellings in ``CONFIG_KEYS``; a
+    multimodal config's ``text_config`` is the decoder. Absent ``num_key_value_heads`` means
+    full multi-head attention, absent ``head_dim`` ``hidden / heads``, absent
+    ``tie_word_embeddings`` an untied output head. ``params`` is the count the shape implies.
+    """
+    if "text_config" in config and not _lookup(config, "layers"):
+        return shape_from_config(config["text_config"], name=name, source=source)
+    experts = [k for k in _EXPERT_KEYS if config.get(k)]
+    if experts:
+        raise InvalidInputError(
+            "A model config must describe a dense decoder (mixture-of-experts MLPs are not "
+            f"modelled), but got {experts[0]}={config[experts[0]]!r}; give the parameter count "
+            "instead (projection.params)."
+        )
+    sizes = {field: _positive_int(config, field) for field in ("layers", "hidden", "heads")}
+    heads = sizes["heads"]
+    kv_heads = _positive_int(config, "kv_heads", default=heads)
+    head_dim = _positive_int(config, "head_dim", default=sizes["hidden"] // heads)
+    shape = ModelShape(
+        params=0.0,
+        layers=sizes["layers"],
+        hidden=sizes["hidden"],
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=head_dim,
+        intermediate=_positive_int(config, "intermediate"),
+        vocab=_positive_int(config, "vocab"),
+        tied_embeddings=bool(config.get("tie_word_embeddings", False)),
+        name=name,
+        source=source,
+    )
+    return replace(shape, params=float(shape.params_from_shape()))
+
+
+def _lookup(config: Mapping[str, Any], field: str) -> tuple[str, Any] | None:
+    for key in CONFIG_KEYS[field]:
+        if config.get(key) is not None:
+            return key, config[key]
+    return None
+
+
+def _positive_int(config: Mapping[str, Any], field: str, default: int | None = None) -> int:
+    found = _lookup(config, field)
+    if found is None:
+        if default is not None:
+            return default
+        raise InvalidInputError(
+            f"A model config must give {' or '.join(CONFIG_KEYS[field])} (the model's {field}), "
+            "but it has none of them."
+        )
+    key, value = found
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidInputError(
+            f"A model config's {key} must be a positive integer, but got {key}={value!r}."
+        )
+    return value
 
 
 def _preset(name: str, hf_repo: str, *sizes: int, tied: bool = False, note: str = "") -> ModelShape:

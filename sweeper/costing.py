@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import cost_models
+from sweeper.model_config import study_model_shape
 from sweeper.search import LoraSettings
 from sweeper.study import Study
 
@@ -101,10 +102,11 @@ def project_training(
 
     FLOPs follow the cost model (LoRA ~ 4*N*D plus adapter terms, full ~ 6*N*D) with
     D = projection.dataset_tokens x epochs. Adapter parameters come from the target model's
-    shape when a preset is named, else from the trial model's adapter fraction.
+    shape when it is known (a preset named, or the study's own model), else from the trial
+    model's adapter fraction.
     """
     proj = study.projection
-    shape = cost_models.model_shape(proj.model) if proj.model else None
+    shape = _projection_model_shape(study)
     params = float(proj.params if proj.params is not None else shape.params)
     if shape is not None and proj.method != "full":
         adapter = float(cost_models.lora_adapter_params(shape, settings.r, settings.target_modules))
@@ -147,9 +149,21 @@ def target_offer(study: Study, ctx: PricingContext, instance: str | None = None)
     return ctx.catalog.offer(target.instance, provider=target.provider, region=target.region)
 
 
-def _projection_shape(study: Study) -> Any:
+def _projection_model_shape(study: Study) -> cost_models.ModelShape | None:
+    """The full-scale model's shape: the preset ``projection.model``; with neither a preset nor
+    ``projection.params``, the study's own model (its ``config.json``); else unknown (None)."""
     proj = study.projection
-    return cost_models.model_shape(proj.model) if proj.model else float(proj.params)
+    if proj.model:
+        return cost_models.model_shape(proj.model)
+    if proj.params is None:
+        return study_model_shape(study.model)
+    return None
+
+
+def _projection_shape(study: Study) -> Any:
+    """The full-scale model's shape, or its parameter count when only that is given."""
+    shape = _projection_model_shape(study)
+    return shape if shape is not None else float(study.projection.params)
 
 
 @dataclass(frozen=True)

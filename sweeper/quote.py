@@ -38,6 +38,7 @@ from sweeper.costing import (
     project_training,
     trial_hardware_price,
 )
+from sweeper.model_config import study_model_shape
 from sweeper.runner import ATTR_METRICS, STUDY_ATTR_BASELINE
 from sweeper.search import (
     LoraSettings,
@@ -647,7 +648,9 @@ def quote_study(
             loaded,
             _trial_model_params(loaded),
             float(
-                cost_models.lora_adapter_params(_trial_shape(), typical.r, typical.target_modules)
+                cost_models.lora_adapter_params(
+                    _trial_shape(loaded), typical.r, typical.target_modules
+                )
             ),
         )
     done = _done_in_storage(loaded, study)
@@ -778,7 +781,10 @@ def quote_study(
             "pricing": proj0.target_pricing,
             "eur_per_hour": proj0.target_eur_per_hour,
             "mfu": proj0.mfu,
+            "params": proj0.target_params,
+            "model": spec.projection.model or ("params" if spec.projection.params else "own"),
         },
+        "model": _model_summary(loaded),
         "budget": _budget(loaded, storage_url, study, total_p50_eur),
         "assumptions": f"target {proj0.target_instance} {proj0.target_pricing} at "
         f"€{proj0.target_eur_per_hour:.3f}/h, MFU {proj0.mfu:.2f}; {ctx.fx.describe()}; "
@@ -944,37 +950,48 @@ def require_budget_fits(quote: dict[str, Any], study_file: Path | str) -> None:
     )
 
 
-def _trial_shape() -> Any:
-    return cost_models.model_shape("smollm2-135m")
+def _trial_shape(loaded: LoadedStudy) -> cost_models.ModelShape:
+    """The trial model's shape, from its own ``config.json`` (``sweeper.model_config``)."""
+    return study_model_shape(loaded.spec.model)
+
+
+def _model_summary(loaded: LoadedStudy) -> dict[str, Any]:
+    """The trial model's shape as the quote used it (what the output names)."""
+    shape = _trial_shape(loaded)
+    return {
+        "path": loaded.spec.model.path,
+        "params": _trial_model_params(loaded),
+        "layers": shape.layers,
+        "hidden": shape.hidden,
+        "heads": shape.heads,
+        "kv_heads": shape.kv_heads,
+        "head_dim": shape.head_dim,
+        "intermediate": shape.intermediate,
+        "vocab": shape.vocab,
+        "tied_embeddings": shape.tied_embeddings,
+        "shape_source": shape.source,
+    }
 
 
 def _trial_model_layers(loaded: LoadedStudy) -> int:
-    """Decoder layers of the trial model, from its ``config.json`` when the folder exists."""
-    import json
-
-    config = Path(loaded.spec.model.path) / "config.json"
-    if not loaded.spec.model.path.startswith("builtin:") and config.is_file():
-        try:
-            return int(json.loads(config.read_text())["num_hidden_layers"])
-        except (ValueError, KeyError, TypeError):
-            pass
-    return int(_trial_shape().layers)
+    """Decoder layers of the trial model."""
+    return _trial_shape(loaded).layers
 
 
 def _trial_model_params(loaded: LoadedStudy) -> float:
-    """Parameters of the trial model, from safetensors headers when the folder exists (no torch)."""
+    """Parameters of the trial model: counted from its safetensors headers when the folder holds
+    weights (no torch), else the count its shape implies (a folder with only ``config.json``)."""
     import json
     import struct
 
     path = loaded.spec.model.path
-    if path.startswith("builtin:"):
-        return float(_trial_shape().params)
     total = 0
-    for f in Path(path).glob("*.safetensors") if Path(path).is_dir() else []:
+    folder = Path(path).expanduser()
+    for f in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
         with open(f, "rb") as fh:
             (n,) = struct.unpack("<Q", fh.read(8))
             header = json.loads(fh.read(n))
         for k, v in header.items():
             if k != "__metadata__":
                 total += int(np.prod(v["shape"]))
-    return float(total) if total else float(_trial_shape().params)
+    return float(total) if total else float(_trial_shape(loaded).params)

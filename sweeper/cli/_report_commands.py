@@ -508,7 +508,7 @@ def assumptions(loaded, analysis, catalog, fx, offer_of, decline: float) -> dict
         "Price catalog": f"{catalog.describe()} ({', '.join(p.name for p in catalog.paths)}); "
         f"price dates {dates[0]} to {dates[-1]}",
         "Exchange rate": fx.describe(),
-        "Full-scale projection": f"model {spec.projection.model or spec.projection.params}, "
+        "Full-scale projection": f"model {_projected_model(spec)}, "
         f"{spec.projection.dataset_tokens:g} tokens per epoch, method {spec.projection.method}",
         "Trial hardware (the sweep's own cost)": f"{trial_hw.name or trial_hw.instance}"
         + (
@@ -589,3 +589,9 @@ def print_pdf(html_path: Path) -> Path:
             timeout=120,
         )
     return pdf
+
+
+def _projected_model(spec: Any) -> str:
+    """The full-scale model as the study names it (a preset, a count, or its own model)."""
+    proj = spec.projection
+    return str(proj.model or proj.params or f"{spec.model.path} (its own shape)")

@@ -273,6 +273,8 @@ def _print_quote(q: dict) -> None:
         f"[bold]quote for {q['study']}[/]: {q['n_trials']} trial(s) on {q['trial_hardware']} "
         f"(€{q['trial_eur_per_hour']:.4f}/h); {q['calibration']}"
     )
+    if "model" in q:
+        console.print(_model_line(q["model"], q["target"]))
     table = Table()
     for c in ["", "P10", "P50", "P90"]:
         table.add_column(c, justify="right")
@@ -314,6 +316,19 @@ def _print_quote(q: dict) -> None:
             f"the P50 quote {verdict}"
         )
     console.print(f"[dim]{q['assumptions']}[/]")
+
+
+def _model_line(m: dict, target: dict) -> str:
+    """The trial model's shape and the full-scale model the projection prices, in one line."""
+    full = {"own": "the same model", "params": f"{target['params'] / 1e9:.3g}B parameters"}
+    return (
+        f"model {m['path']}: {m['params'] / 1e9:.3g}B parameters ({m['layers']} layers, hidden "
+        f"{m['hidden']}, {m['heads']} heads / {m['kv_heads']} KV heads of {m['head_dim']}, MLP "
+        f"{m['intermediate']}, vocabulary {m['vocab']}"
+        + (", tied embeddings" if m["tied_embeddings"] else "")
+        + f"; shape from {m['shape_source']}); full-scale projection: "
+        + full.get(target["model"], f"{target['model']} ({target['params'] / 1e9:.3g}B)")
+    )
 
 
 def _simulation_line(q: dict, sim: dict) -> str:

@@ -40,7 +40,9 @@ def recipe_trial_cost_eur(loaded: LoadedStudy) -> TrialCostEur:
             model = quote.physics_time_model(
                 loaded,
                 quote._trial_model_params(loaded),
-                float(cost_models.lora_adapter_params(quote._trial_shape(), 16, "all-linear")),
+                float(
+                    cost_models.lora_adapter_params(quote._trial_shape(loaded), 16, "all-linear")
+                ),
             )
         state.update(
             n_complete=n,

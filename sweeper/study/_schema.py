@@ -393,7 +393,9 @@ class ProjectionSection(_Strict):
     """The full-scale fine-tune that each configuration is priced for."""
 
     model: str | None = Field(
-        None, description="A model-shape preset (e.g. llama-2-7b), or give `params`."
+        None,
+        description="A model-shape preset (e.g. llama-2-7b), or give `params`; with neither, "
+        "the study's own model (the shape in model.path's config.json) is the full-scale model.",
     )
     params: float | None = Field(None, gt=0, description="Target model parameters N.")
     dataset_tokens: float = Field(gt=0, description="Training tokens per epoch at full scale, D.")
@@ -402,12 +404,6 @@ class ProjectionSection(_Strict):
         2048, gt=0, description="Tokens per training sequence at full scale (activation memory)."
     )
     micro_batch: int = Field(1, gt=0, description="Sequences per GPU per step at full scale.")
-
-    @model_validator(mode="after")
-    def _sized(self) -> ProjectionSection:
-        if self.model is None and self.params is None:
-            raise ValueError("give a model-shape preset `model` or a parameter count `params`")
-        return self
 
 
 class PartnerLora(_Strict):
