@@ -3,6 +3,16 @@
 Two micro-benchmarks (about a second in all): dense fp32 matmul throughput and memory-copy
 bandwidth; and the framework's overhead (``framework_overhead``: a few seconds of tiny LoRA
 trainings and lm-eval runs). Results are cached per machine in the sweeper cache directory.
+
+A probe is only as good as the machine was quiet while it ran, and a cached one is used for
+every later uncalibrated quote. So each probe is short repeated runs of which the best counts (a
+busy machine only ever adds time: maximum throughput, minimum times), the load is sampled just
+before and after it and stored with it (``ProbeConditions``), and a busy probe -- other
+processes using more than half the CPU, or runs that spread too far -- is measured again after
+a pause if the machine has quietened by then (up to ``PROBE_ATTEMPTS`` measurements), else kept
+with a warning and ``busy: true``. A study whose
+measured trials disagree with the probe by more than ``DISAGREEMENT_LIMIT``x clears the cache
+(``invalidate``), and ``sweeper probe --refresh`` measures again on demand.
 """
 
 from __future__ import annotations
@@ -10,13 +20,167 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+#: Bumped when the probe's method changes, so machines' cached profiles are measured again.
+PROBE_VERSION = 3
+#: Probe attempts before a busy (or degenerate) measurement is kept, with a warning.
+PROBE_ATTEMPTS = 3
+#: Seconds to wait before measuring a busy machine again (whatever made it busy may finish).
+PROBE_PAUSE_S = 5.0
+#: Busy: other processes used more than this share of all cores just before or after the probe.
+BUSY_CPU_SHARE = 0.5
+#: Busy: the probe's repeated runs spread further than this (median over best, >= 1).
+BUSY_SPREAD = 1.5
+#: A study's measured trials over the probe's prediction beyond this factor (either way) say
+#: the probe measured another machine than the trials ran on: the cached probe is cleared.
+DISAGREEMENT_LIMIT = 2.0
+#: Seconds over which the CPU use of other processes is sampled (the probe itself is idle).
+LOAD_SAMPLE_S = 0.2
+
+
+@dataclass(frozen=True)
+class ProbeConditions:
+    """How loaded the machine was while a probe ran, stored with the probe's result."""
+
+    #: Share of all cores that other processes used, sampled just before and just after the
+    #: probe while it was idle (the larger of the two; 0..1).
+    others_cpu_share: float
+    #: The 1-minute load average at probe time, and the cores it is spread over.
+    load_avg_1m: float
+    cores: int
+    #: Median over best of the probe's repeated runs (1.0: every run as fast as the best).
+    spread: float
+    #: Measurements taken (a busy one is retried after a pause).
+    attempts: int
+    #: Still busy after every attempt: the result is kept, with a warning, but not trusted.
+    busy: bool
+    #: When the kept measurement was taken (UTC, ISO 8601).
+    measured_at: str
+
+    @property
+    def load_per_core(self) -> float:
+        return self.load_avg_1m / max(self.cores, 1)
+
+    def describe(self) -> str:
+        state = "BUSY" if self.busy else "quiet"
+        return (
+            f"{state}: other processes used {100 * self.others_cpu_share:.0f}% of the CPU, "
+            f"load average {self.load_avg_1m:.2f} on {self.cores} cores, run spread "
+            f"x{self.spread:.2f}, {self.attempts} attempt(s), measured {self.measured_at}"
+        )
+
+
+def spread_of(times: Sequence[float]) -> float:
+    """Median over best of repeated timings of the same work (>= 1; 1.0 when steady)."""
+    best = min(times)
+    return statistics.median(times) / best if best > 0 else 1.0
+
+
+def is_busy(others_cpu_share: float, spread: float) -> bool:
+    """The rule that marks a probe measured beside other work (pure)."""
+    return others_cpu_share > BUSY_CPU_SHARE or spread > BUSY_SPREAD
+
+
+def disagrees(measured_over_predicted: float) -> bool:
+    """True when measured trials took more than ``DISAGREEMENT_LIMIT`` times the probe's
+    prediction, or less than its inverse."""
+    k = measured_over_predicted
+    return k > DISAGREEMENT_LIMIT or k < 1.0 / DISAGREEMENT_LIMIT
+
+
+def disagreement_factor(measured_s: Sequence[float], predicted_s: Sequence[float]) -> float | None:
+    """Median measured / predicted seconds over trials (None without a usable pair)."""
+    ratios = [m / p for m, p in zip(measured_s, predicted_s, strict=True) if m > 0 and p > 0]
+    return statistics.median(ratios) if ratios else None
+
+
+@dataclass(frozen=True)
+class LoadSample:
+    others_cpu_share: float
+    load_avg_1m: float
+    cores: int
+
+
+def sample_load(seconds: float = LOAD_SAMPLE_S) -> LoadSample:
+    """Other processes' CPU use now: this process sleeps while ``psutil`` samples every core."""
+    import psutil
+
+    share = psutil.cpu_percent(interval=seconds) / 100.0
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return LoadSample(share, load, os.cpu_count() or 1)
+
+
+def measure_until_quiet(
+    run: Callable[[], tuple[T, float]],
+    best: Callable[[Sequence[T]], T],
+    *,
+    what: str,
+    degenerate: Callable[[T], bool] = lambda _: False,
+    load: Callable[[], LoadSample] | None = None,
+    pause: Callable[[float], None] | None = None,
+    attempts: int | None = None,
+    pause_s: float | None = None,
+) -> tuple[T, ProbeConditions]:
+    """Run the probe ``run`` (its value and its runs' spread) until an attempt is quiet: the
+    load sampled before and after it at most ``BUSY_CPU_SHARE``, its spread at most
+    ``BUSY_SPREAD``, its value not ``degenerate``. After a busy attempt it pauses ``pause_s``
+    and samples the load again: still busy, measuring again would only measure the same load, so
+    it stops (a probe on a machine that stays busy costs one pause, not ``attempts`` probes);
+    quieter, it measures again, at most ``attempts`` times in all (default ``PROBE_ATTEMPTS``).
+
+    Returns ``best`` of every attempt's value (a busy machine only slows a probe down, so the
+    best of all is the least disturbed) and the conditions of the last attempt; when that was
+    busy, ``busy=True`` and a warning.
+    """
+    load = load or sample_load
+    pause = pause or time.sleep
+    attempts = PROBE_ATTEMPTS if attempts is None else attempts
+    pause_s = PROBE_PAUSE_S if pause_s is None else pause_s
+    if attempts < 1:
+        raise ValueError(f"`attempts >= 1` must hold, but got attempts={attempts}.")
+    values: list[T] = []
+    before = load()
+    for attempt in range(1, attempts + 1):
+        value, spread = run()
+        after = load()
+        values.append(value)
+        share = max(before.others_cpu_share, after.others_cpu_share)
+        busy = is_busy(share, spread) or degenerate(value)
+        if not busy or attempt == attempts:
+            break
+        pause(pause_s)
+        before = load()
+        if is_busy(before.others_cpu_share, 1.0):
+            break
+    conditions = ProbeConditions(
+        others_cpu_share=share,
+        load_avg_1m=after.load_avg_1m,
+        cores=after.cores,
+        spread=spread,
+        attempts=attempt,
+        busy=busy,
+        measured_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    kept = best([v for v in values if not degenerate(v)] or values)
+    if busy:
+        warnings.warn(
+            f"The {what} probe ran on a busy machine ({conditions.describe()}); quotes use its "
+            "best measurement as is. Measure again on a quieter machine: sweeper probe "
+            "--refresh.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return kept, conditions
 
 
 @dataclass(frozen=True)
@@ -24,52 +188,112 @@ class MachineSpeed:
     matmul_tflops: float
     memory_bandwidth_gb_s: float
     machine: str
+    conditions: ProbeConditions | None = None
 
 
 def cache_dir() -> Path:
     return Path(os.environ.get("SWEEPER_CACHE_DIR", Path.home() / ".cache" / "llm-cost-sweeper"))
 
 
+#: The cache files of the two probes, in ``cache_dir()``.
+MACHINE_SPEED_FILE = "machine_speed.json"
+FRAMEWORK_OVERHEAD_FILE = "framework_overhead.json"
+
+
 def machine_speed(refresh: bool = False) -> MachineSpeed:
     """This machine's measured matmul TFLOP/s and memory bandwidth (cached)."""
-    key = f"{platform.node()}-{platform.machine()}-{os.cpu_count()}"
-    return _cached(
-        "machine_speed.json",
-        key,
-        MachineSpeed,
-        lambda: MachineSpeed(_matmul_tflops(), _bandwidth_gb_s(), key),
-        refresh,
+    key = _machine_speed_key()
+    return _cached(MACHINE_SPEED_FILE, key, MachineSpeed, lambda: _measure_speed(key), refresh)
+
+
+def cached_machine_speed() -> MachineSpeed | None:
+    """The cached machine speed of this machine, without measuring (None when there is none)."""
+    return _read_cache(MACHINE_SPEED_FILE, _machine_speed_key(), MachineSpeed)
+
+
+def machine_name() -> str:
+    """This machine as probes and trials record it: host, architecture, cores."""
+    return f"{platform.node()}-{platform.machine()}-{os.cpu_count()}"
+
+
+def _machine_speed_key() -> str:
+    return f"{machine_name()}-probe{PROBE_VERSION}"
+
+
+def best_speed(speeds: Sequence[MachineSpeed]) -> MachineSpeed:
+    """The fastest of several measurements, each figure on its own (pure)."""
+    return replace(
+        speeds[0],
+        matmul_tflops=max(s.matmul_tflops for s in speeds),
+        memory_bandwidth_gb_s=max(s.memory_bandwidth_gb_s for s in speeds),
     )
+
+
+def _measure_speed(key: str) -> MachineSpeed:
+    def run() -> tuple[MachineSpeed, float]:
+        tflops, spread = _matmul_tflops()
+        return MachineSpeed(tflops, _bandwidth_gb_s(), key), spread
+
+    speed, conditions = measure_until_quiet(run, best_speed, what="machine-speed")
+    return replace(speed, conditions=conditions)
+
+
+def invalidate() -> list[Path]:
+    """Delete both cached probes of this machine, so the next uncalibrated quote measures
+    again; returns the files deleted."""
+    deleted = []
+    for name in (MACHINE_SPEED_FILE, FRAMEWORK_OVERHEAD_FILE):
+        path = cache_dir() / name
+        if path.exists():
+            path.unlink()
+            deleted.append(path)
+    return deleted
+
+
+def _read_cache(name: str, key: str, cls: type[T]) -> T | None:
+    path = cache_dir() / name
+    if not path.exists():
+        return None
+    try:
+        cached = json.loads(path.read_text())
+        if cached.get("machine") != key or not isinstance(cached.get("conditions"), dict):
+            return None
+        return cls(**{**cached, "conditions": ProbeConditions(**cached["conditions"])})
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def _cached(name: str, key: str, cls: type[T], measure: Callable[[], T], refresh: bool) -> T:
     """The measurement stored in ``cache_dir() / name`` for machine ``key``, else a new one."""
-    path = cache_dir() / name
-    if not refresh and path.exists():
-        try:
-            cached = json.loads(path.read_text())
-            if cached.get("machine") == key:
-                return cls(**cached)
-        except (ValueError, TypeError):
-            pass
+    cached = None if refresh else _read_cache(name, key, cls)
+    if cached is not None:
+        return cached
     value = measure()
+    path = cache_dir() / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(value)))  # type: ignore[call-overload]
+    path.write_text(json.dumps(asdict(value), indent=1))  # type: ignore[call-overload]
     return value
 
 
-def _matmul_tflops(n: int = 1024, seconds: float = 0.6) -> float:
+#: The matmul probe: short bursts of ``MATMUL_SIZE``-square fp32 products, the best one counts.
+MATMUL_SIZE, MATMUL_RUNS, MATMUL_RUN_S = 1024, 5, 0.12
+
+
+def _matmul_tflops(n: int = MATMUL_SIZE) -> tuple[float, float]:
+    """Best TFLOP/s over ``MATMUL_RUNS`` short bursts, and the bursts' spread."""
     import torch
 
     a = torch.randn(n, n)
     b = torch.randn(n, n)
     torch.mm(a, b)  # warm-up
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        torch.mm(a, b)
-        count += 1
-    elapsed = time.perf_counter() - start
-    return 2 * n**3 * count / elapsed / 1e12
+    per_product = []
+    for _ in range(MATMUL_RUNS):
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < MATMUL_RUN_S:
+            torch.mm(a, b)
+            count += 1
+        per_product.append((time.perf_counter() - start) / count)
+    return 2 * n**3 / min(per_product) / 1e12, spread_of(per_product)
 
 
 def _bandwidth_gb_s(megabytes: int = 128, repeats: int = 5) -> float:
@@ -112,6 +336,7 @@ class FrameworkOverhead:
     #: Per lm-eval task run, beyond its forward passes: building requests, tokenizing, scoring.
     eval_setup_s: float
     machine: str
+    conditions: ProbeConditions | None = None
 
     def train_step_seconds(self, layers: int) -> float:
         return self.train_step_s + layers * self.train_layer_step_s
@@ -128,24 +353,30 @@ class FrameworkOverhead:
 
 def framework_overhead(refresh: bool = False) -> FrameworkOverhead:
     """This machine's framework overhead (cached beside ``machine_speed``; a few seconds once)."""
-    import torch
-    import transformers
-
-    key = (
-        f"{platform.node()}-{platform.machine()}-{os.cpu_count()}-torch{torch.__version__}"
-        f"-transformers{transformers.__version__}-probe{PROBE_VERSION}"
-    )
     return _cached(
-        "framework_overhead.json",
-        key,
+        FRAMEWORK_OVERHEAD_FILE,
+        _framework_key(),
         FrameworkOverhead,
-        lambda: _measure_framework_overhead(key),
+        lambda: _measure_framework_overhead(_framework_key()),
         refresh,
     )
 
 
-#: Bumped when the probe's method changes, so machines' cached profiles are measured again.
-PROBE_VERSION = 2
+def cached_framework_overhead() -> FrameworkOverhead | None:
+    """The cached overhead profile of this machine, without measuring (None when there is none)."""
+    return _read_cache(FRAMEWORK_OVERHEAD_FILE, _framework_key(), FrameworkOverhead)
+
+
+def _framework_key() -> str:
+    import torch
+    import transformers
+
+    return (
+        f"{machine_name()}-torch{torch.__version__}"
+        f"-transformers{transformers.__version__}-probe{PROBE_VERSION}"
+    )
+
+
 #: Depths of the overhead probe's tiny models (two fit the per-layer line).
 PROBE_LAYERS = (1, 4)
 #: Optimizer steps of each probe training run, and runs per depth.
@@ -212,26 +443,26 @@ def is_degenerate(fw: FrameworkOverhead) -> bool:
     return fw.train_setup_s <= 0.0 or fw.train_layer_step_s <= 0.0 or fw.forward_layer_s <= 0.0
 
 
-#: Probe attempts before a degenerate profile is kept (with a warning).
-PROBE_ATTEMPTS = 3
+def least_overhead(profiles: Sequence[FrameworkOverhead]) -> FrameworkOverhead:
+    """The profile that predicts the least time for a reference trial (30 layers: 30 training
+    steps and 20 evaluation passes): a busy machine only adds time (pure)."""
+    return min(profiles, key=lambda fw: fw.train_seconds(30, 30) + fw.eval_seconds(20, 30))
+
+
+def samples_spread(samples: ProbeSamples) -> float:
+    """The spread of the probe's repeated forward passes at its deepest model (pure)."""
+    return spread_of(samples.forward[-1])
 
 
 def _measure_framework_overhead(key: str) -> FrameworkOverhead:
-    import warnings
+    def run() -> tuple[FrameworkOverhead, float]:
+        samples = _probe_samples()
+        return fit_framework_overhead(samples, key), samples_spread(samples)
 
-    for _ in range(PROBE_ATTEMPTS):
-        fw = fit_framework_overhead(_probe_samples(), key)
-        if not is_degenerate(fw):
-            return fw
-    warnings.warn(
-        f"The framework-overhead probe measured {fw} on a machine too busy to separate set-up "
-        f"from per-step and per-layer costs ({PROBE_ATTEMPTS} attempts); quotes use it as is. "
-        "Re-measure on a quieter machine: delete framework_overhead.json in "
-        f"{cache_dir()}.",
-        RuntimeWarning,
-        stacklevel=3,
+    fw, conditions = measure_until_quiet(
+        run, least_overhead, what="framework-overhead", degenerate=is_degenerate
     )
-    return fw
+    return replace(fw, conditions=conditions)
 
 
 def _probe_samples() -> ProbeSamples:

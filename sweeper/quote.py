@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,14 @@ import numpy as np
 import optuna
 
 import cost_models
+from sweeper import hardware_probe
 from sweeper.costing import (
     PricingContext,
     cost_eur_for_seconds,
     project_training,
     trial_hardware_price,
 )
+from sweeper.hardware_probe import FrameworkOverhead, MachineSpeed
 from sweeper.model_config import study_model_shape
 from sweeper.runner import ATTR_METRICS, STUDY_ATTR_BASELINE
 from sweeper.search import (
@@ -235,17 +238,9 @@ def _intermediate_items(loaded: LoadedStudy) -> float:
     return float(task_workload(task, limit=loaded.spec.pruning.limit).n_items)
 
 
-def calibrated_time_model(loaded: LoadedStudy, study: optuna.Study) -> TrialTimeModel | None:
-    """Fit the time model on the study's completed trials (medians: these machines are noisy).
-
-    Cache hits would skew it, so each term comes only from the trials that did that work:
-    training speed from trials that trained their LoRA (``train_seconds`` and ``tokens_trained``
-    > 0; tokens of partner LoRAs trained in the same trial added, intermediate evaluations of
-    pruning taken out), evaluation, quantization and overhead (wall - train - eval - merge -
-    quantize) from trials whose evaluation ran (not an eval cache hit), merge seconds from merging
-    trials among those. ``spread``: each such trial's measured / predicted seconds.
-    """
-    from sweeper.recipe import ATTR_CACHE
+def _calibration_rows(loaded: LoadedStudy, study: optuna.Study) -> list[dict[str, Any]]:
+    """The study's completed trials with what each measured and did (``calibrated_time_model``)."""
+    from sweeper.recipe import ATTR_CACHE, ATTR_MACHINE
     from sweeper.recipe._pruning import ATTR_INTERMEDIATE
 
     partners = _study_partners(loaded)
@@ -276,8 +271,24 @@ def calibrated_time_model(loaded: LoadedStudy, study: optuna.Study) -> TrialTime
                 "tokens": tokens,
                 "checks": len(t.user_attrs.get(ATTR_INTERMEDIATE) or {}),
                 "eval_ran": not cache.get("eval", False) and m.get("eval_seconds", 0.0) > 0,
+                "completed": t.datetime_complete,
+                "machine": t.user_attrs.get(ATTR_MACHINE),
             }
         )
+    return rows
+
+
+def calibrated_time_model(loaded: LoadedStudy, study: optuna.Study) -> TrialTimeModel | None:
+    """Fit the time model on the study's completed trials (medians: these machines are noisy).
+
+    Cache hits would skew it, so each term comes only from the trials that did that work:
+    training speed from trials that trained their LoRA (``train_seconds`` and ``tokens_trained``
+    > 0; tokens of partner LoRAs trained in the same trial added, intermediate evaluations of
+    pruning taken out), evaluation, quantization and overhead (wall - train - eval - merge -
+    quantize) from trials whose evaluation ran (not an eval cache hit), merge seconds from merging
+    trials among those. ``spread``: each such trial's measured / predicted seconds.
+    """
+    rows = _calibration_rows(loaded, study)
     evaluated = [r for r in rows if r["eval_ran"]]
     trained = [r for r in rows if r["own"]]
     if not evaluated or not trained:
@@ -365,20 +376,22 @@ def physics_time_model(
     adapter_params: float,
     *,
     layers: int | None = None,
+    speed: MachineSpeed | None = None,
+    overhead: FrameworkOverhead | None = None,
 ) -> TrialTimeModel:
     """Estimate from this machine's measured speed, before any trial has run.
 
     Two terms each for training and evaluation: compute (FLOPs over the measured matmul
     throughput; decode bytes over the measured bandwidth) and the framework's overhead per step
     and per layer (``hardware_probe.framework_overhead``), which dominates small models on a CPU.
-    ``calibrate_time_model`` scales the compute terms from one measured run.
+    ``calibrate_time_model`` scales the compute terms from one measured run. ``speed`` and
+    ``overhead``: probes already at hand (default: this machine's, measured if not cached).
     """
     from objectives import task_workload
-    from sweeper.hardware_probe import framework_overhead, machine_speed
 
     hw = loaded.spec.hardware.trial
-    speed = machine_speed()
-    fw = framework_overhead()
+    speed = speed or hardware_probe.machine_speed()
+    fw = overhead or hardware_probe.framework_overhead()
     n_layers = layers if layers is not None else _trial_model_layers(loaded)
     tflops = hw.tflops or speed.matmul_tflops
     bandwidth = (hw.memory_bandwidth_gb_s or speed.memory_bandwidth_gb_s) * 1e9
@@ -410,12 +423,74 @@ def physics_time_model(
         TRIAL_OVERHEAD_S,
         f"uncalibrated estimate from this machine's measured speed ({tflops:.2f} TFLOP/s matmul, "
         f"{bandwidth / 1e9:.1f} GB/s, framework overhead {1000 * fw.train_layer_step_s:.1f} ms "
-        f"per layer-step); the first completed trial calibrates it",
+        f"per layer-step{_busy_note(speed, fw)}); the first completed trial calibrates it",
         intermediate_eval_seconds=float(check_s),
         train_setup_seconds=fw.train_setup_s,
         train_overhead_per_token=overhead_per_token,
         train_warmup_tokens=float(t.batch_size * t.seq_len),
         eval_overhead_seconds=sum(o for _, o in parts),
+    )
+
+
+def check_probe_against_trials(loaded: LoadedStudy, study: optuna.Study) -> str | None:
+    """Compare this machine's cached probe with the study's trials measured since it ran; when
+    they took more than ``DISAGREEMENT_LIMIT`` times its prediction (or less than its inverse),
+    clear the cached probe so the next uncalibrated quote measures again, and say so in one
+    line. None: nothing to compare (no cached probe, no trial run on this machine since,
+    declared trial hardware) or they agree."""
+    speed = hardware_probe.cached_machine_speed()
+    fw = hardware_probe.cached_framework_overhead()
+    if speed is None or fw is None or loaded.spec.hardware.trial.tflops is not None:
+        return None
+    since = min(
+        datetime.fromisoformat(c.measured_at) for c in (speed.conditions, fw.conditions) if c
+    )
+    here = hardware_probe.machine_name()
+    rows = [
+        r
+        for r in _calibration_rows(loaded, study)
+        if r["own"]
+        and r["eval_ran"]
+        and r["machine"] == here
+        and r["completed"] is not None
+        and r["completed"].astimezone(timezone.utc) > since
+    ]
+    if not rows:
+        return None
+    typical = rows[len(rows) // 2]["recipe"].lora
+    adapter = cost_models.lora_adapter_params(
+        _trial_shape(loaded), typical.r, typical.target_modules
+    )
+    physics = physics_time_model(
+        loaded, _trial_model_params(loaded), float(adapter), speed=speed, overhead=fw
+    )
+    k = hardware_probe.disagreement_factor(
+        [r["m"]["train_seconds"] + r["m"]["eval_seconds"] for r in rows],
+        [
+            physics.train_run_seconds(r["tokens"])
+            + r["checks"] * physics.intermediate_eval_seconds
+            + physics.eval_seconds
+            for r in rows
+        ],
+    )
+    if k is None or not hardware_probe.disagrees(k):
+        return None
+    hardware_probe.invalidate()
+    return (
+        f"machine probe: {len(rows)} trial(s) of this study measured since the probe ran "
+        f"trained and evaluated in x{k:.2f} the time it predicts (more than "
+        f"x{hardware_probe.DISAGREEMENT_LIMIT:g} off); its cache in {hardware_probe.cache_dir()} "
+        "is cleared, the next uncalibrated quote measures again (or: sweeper probe --refresh)"
+    )
+
+
+def _busy_note(speed: MachineSpeed, fw: FrameworkOverhead) -> str:
+    busy = [c for c in (speed.conditions, fw.conditions) if c is not None and c.busy]
+    if not busy:
+        return ""
+    return (
+        f"; probed on a BUSY machine ({100 * max(c.others_cpu_share for c in busy):.0f}% of the "
+        "CPU used by other processes): run `sweeper probe --refresh` when it is quiet"
     )
 
 
@@ -629,7 +704,7 @@ def quote_study(
     hw = trial_hardware_price(spec, ctx)
     configs = _sampled_configs(loaded, samples, seed)
 
-    time_model = baseline_done = None
+    time_model = baseline_done = probe_note = None
     if study is not None:
         time_model = calibrated_time_model(loaded, study)
         baseline_done = STUDY_ATTR_BASELINE in study.user_attrs
@@ -642,6 +717,8 @@ def quote_study(
             baseline_done = STUDY_ATTR_BASELINE in study.user_attrs
         except KeyError:
             pass
+    if time_model is not None:
+        probe_note = check_probe_against_trials(loaded, study)
     if time_model is None:
         typical = configs[len(configs) // 2].lora
         time_model = physics_time_model(
@@ -731,6 +808,7 @@ def quote_study(
         "trial_hardware": hw.name,
         "trial_eur_per_hour": hw.eur_per_hour,
         "calibration": tm.source,
+        "machine_probe": probe_note,
         "per_trial_basis": (
             "trial_seconds and cost_eur_trial: a trial that does all its work (trains its LoRA "
             + ("and the merge partners not trained yet, " if to_train else "")

@@ -275,6 +275,8 @@ def _print_quote(q: dict) -> None:
     )
     if "model" in q:
         console.print(_model_line(q["model"], q["target"]))
+    if q.get("machine_probe"):
+        console.print(f"[yellow]{q['machine_probe']}[/]")
     table = Table()
     for c in ["", "P10", "P50", "P90"]:
         table.add_column(c, justify="right")

@@ -16,6 +16,7 @@ from sweeper.recipe._constraints import (
 from sweeper.recipe._objective import (
     ATTR_CACHE,
     ATTR_FAIL_REASON,
+    ATTR_MACHINE,
     ATTR_METRICS,
     ATTR_MLFLOW_RUN,
     ATTR_PROJECTION,
@@ -36,6 +37,7 @@ __all__ = [
     "ATTR_CACHE",
     "ATTR_CONSTRAINTS",
     "ATTR_FAIL_REASON",
+    "ATTR_MACHINE",
     "ATTR_METRICS",
     "ATTR_MLFLOW_RUN",
     "ATTR_PROJECTION",

@@ -20,6 +20,7 @@ from sweeper.costing import (
     training_memory_fit,
     trial_hardware_price,
 )
+from sweeper.hardware_probe import machine_name
 from sweeper.provenance import provenance_tags
 from sweeper.recipe._cache import WorkCache
 from sweeper.recipe._constraints import ATTR_CONSTRAINTS, constraint_values, feasible
@@ -36,6 +37,9 @@ ATTR_FAIL_REASON = "fail_reason"
 ATTR_MLFLOW_RUN = "mlflow_run_id"
 ATTR_PROJECTION = "projection"
 ATTR_CACHE = "cache"
+#: The machine the trial ran on (``hardware_probe.machine_name``): the quote compares a machine's
+#: probe only with the trials measured there.
+ATTR_MACHINE = "machine"
 STUDY_ATTR_BASELINE = "baseline"
 
 
@@ -143,6 +147,7 @@ class RecipeObjective:
             if spec.serving is not None
             else None
         )
+        trial.set_user_attr(ATTR_MACHINE, machine_name())
         trial.set_user_attr(
             ATTR_PROJECTION,
             {"training": training.as_dict()} | ({"serving": serving.as_dict()} if serving else {}),

@@ -74,8 +74,7 @@ def test_a_config_only_7b_folder_is_quoted_with_its_shape(
     bundled = _quote_json(capsys, write_study(tmp_path / "bundled.yaml", small), storage)
     assert bundled["model"]["params"] == pytest.approx(1.345e8, rel=0.01)
     assert (
-        q["per_trial"]["trial_seconds"]["p50"]
-        > 10 * bundled["per_trial"]["trial_seconds"]["p50"]
+        q["per_trial"]["trial_seconds"]["p50"] > 10 * bundled["per_trial"]["trial_seconds"]["p50"]
     )
 
 
