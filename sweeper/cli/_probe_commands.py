@@ -54,7 +54,7 @@ def probe_command(
         }
         typer.echo(json.dumps(out, indent=2))
         return
-    console.print(f"[bold]machine probe[/] of {speed.machine} ({source})")
+    console.print(f"[bold]machine probe[/] of {probe.machine_name()} ({source})")
     console.print(
         f"speed: {speed.matmul_tflops:.3f} TFLOP/s fp32 matmul, "
         f"{speed.memory_bandwidth_gb_s:.1f} GB/s memory bandwidth"
@@ -67,7 +67,7 @@ def probe_command(
         f"layer; evaluation set-up {fw.eval_setup_s:.2f} s"
     )
     console.print(f"  load: {_conditions(fw.conditions)}")
-    console.print("cache: " + ", ".join(str(f) for f in files))
+    console.print("cache: " + ", ".join(str(f) for f in files), soft_wrap=True)
     if any(c is not None and c.busy for c in (speed.conditions, fw.conditions)):
         console.print(
             "[yellow]measured beside other work: uncalibrated quotes will be too slow; run "
