@@ -700,6 +700,7 @@ def quote_study(
     budget guard's re-quotes need only the trials' own euros and seconds.
     """
     spec = loaded.spec
+    _trial_shape(loaded)  # a model config that cannot be read fails here, before any probe
     ctx = PricingContext.load()
     hw = trial_hardware_price(spec, ctx)
     configs = _sampled_configs(loaded, samples, seed)
