@@ -44,6 +44,8 @@ BUSY_SPREAD = 1.5
 #: A study's measured trials over the probe's prediction beyond this factor (either way) say
 #: the probe measured another machine than the trials ran on: the cached probe is cleared.
 DISAGREEMENT_LIMIT = 2.0
+#: Trials a disagreement needs before it clears a probe (one slow first trial is not evidence).
+DISAGREEMENT_MIN_TRIALS = 3
 #: Seconds over which the CPU use of other processes is sampled (the probe itself is idle).
 LOAD_SAMPLE_S = 0.2
 
@@ -98,10 +100,15 @@ def disagrees(measured_over_predicted: float) -> bool:
     return k > DISAGREEMENT_LIMIT or k < 1.0 / DISAGREEMENT_LIMIT
 
 
-def disagreement_factor(measured_s: Sequence[float], predicted_s: Sequence[float]) -> float | None:
-    """Median measured / predicted seconds over trials (None without a usable pair)."""
+def disagreement_factor(
+    measured_s: Sequence[float],
+    predicted_s: Sequence[float],
+    min_trials: int = DISAGREEMENT_MIN_TRIALS,
+) -> float | None:
+    """Median measured / predicted seconds over trials; None with fewer than ``min_trials``
+    usable pairs (pure)."""
     ratios = [m / p for m, p in zip(measured_s, predicted_s, strict=True) if m > 0 and p > 0]
-    return statistics.median(ratios) if ratios else None
+    return statistics.median(ratios) if len(ratios) >= min_trials else None
 
 
 @dataclass(frozen=True)

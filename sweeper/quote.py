@@ -433,7 +433,8 @@ def physics_time_model(
 
 
 def check_probe_against_trials(loaded: LoadedStudy, study: optuna.Study) -> str | None:
-    """Compare this machine's cached probe with the study's trials measured since it ran; when
+    """Compare this machine's cached probe with the study's trials measured since it ran (at
+    least ``hardware_probe.DISAGREEMENT_MIN_TRIALS``); when
     they took more than ``DISAGREEMENT_LIMIT`` times its prediction (or less than its inverse),
     clear the cached probe so the next uncalibrated quote measures again, and say so in one
     line. None: nothing to compare (no cached probe, no trial run on this machine since,
@@ -706,7 +707,7 @@ def quote_study(
     configs = _sampled_configs(loaded, samples, seed)
 
     time_model = baseline_done = probe_note = None
-    if study is not None:
+    if study is not None:  # the runner's own re-quotes: no probe check mid-sweep
         time_model = calibrated_time_model(loaded, study)
         baseline_done = STUDY_ATTR_BASELINE in study.user_attrs
     elif storage_url is not None and storage_exists(storage_url):
@@ -718,8 +719,8 @@ def quote_study(
             baseline_done = STUDY_ATTR_BASELINE in study.user_attrs
         except KeyError:
             pass
-    if time_model is not None:
-        probe_note = check_probe_against_trials(loaded, study)
+        if time_model is not None:
+            probe_note = check_probe_against_trials(loaded, study)
     if time_model is None:
         typical = configs[len(configs) // 2].lora
         time_model = physics_time_model(

@@ -49,8 +49,10 @@ def _cache_busy_probe() -> tuple[hardware_probe.MachineSpeed, hardware_probe.Fra
     return speed, fw
 
 
-def _study_at(tmp_path: Path, loaded: LoadedStudy, factor: float, machine: str | None) -> str:
-    """Storage with three trials that trained and evaluated in ``factor`` x the probe's
+def _study_at(
+    tmp_path: Path, loaded: LoadedStudy, factor: float, machine: str | None, levels: int = 3
+) -> str:
+    """Storage with ``levels`` trials that trained and evaluated in ``factor`` x the probe's
     prediction, recorded as run on ``machine``."""
     speed, fw = hardware_probe.cached_machine_speed(), hardware_probe.cached_framework_overhead()
     assert speed is not None and fw is not None  # nothing measured here
@@ -61,7 +63,7 @@ def _study_at(tmp_path: Path, loaded: LoadedStudy, factor: float, machine: str |
     train_s = factor * physics.train_run_seconds(_tokens(loaded))
     eval_s = factor * physics.eval_seconds
     trials = []
-    for level in ("fp32", "int8", "int4"):
+    for level in ("fp32", "int8", "int4")[:levels]:
         t = _trial(
             loaded,
             {"quantization": level},
@@ -87,6 +89,13 @@ def probe_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SWEEPER_CACHE_DIR", str(tmp_path / "probe-cache"))
     _cache_busy_probe()
     return tmp_path / "probe-cache"
+
+
+def test_two_trials_are_not_enough_evidence(tmp_path: Path, probe_cache: Path) -> None:
+    loaded = _load(tmp_path, "quantize", search_space=QUANTIZE_SPACE)
+    url = _study_at(tmp_path, loaded, 1 / 3, hardware_probe.machine_name(), levels=2)
+    assert quote_study(loaded, n_trials=1, storage_url=url)["machine_probe"] is None
+    assert len(_cached_files(probe_cache)) == 2
 
 
 def _cached_files(folder: Path) -> list[str]:

@@ -246,7 +246,10 @@ def test_the_disagreement_rule_is_more_than_2x_either_way() -> None:
     assert factor == pytest.approx(3.0)
     assert hardware_probe.disagrees(factor) and hardware_probe.disagrees(0.45)
     assert not hardware_probe.disagrees(1.9) and not hardware_probe.disagrees(0.55)
-    assert hardware_probe.disagreement_factor([5.0], [0.0]) is None
+    assert hardware_probe.disagreement_factor([5.0, 6.0, 7.0], [0.0, 2.0, 2.0]) is None
+    # One or two trials are not evidence (a first trial in a fresh process runs slow).
+    assert hardware_probe.disagreement_factor([30.0, 60.0], [10.0, 20.0]) is None
+    assert hardware_probe.disagreement_factor([30.0, 60.0], [10.0, 20.0], min_trials=2) == 3.0
 
 
 def test_the_cache_keeps_the_conditions_and_is_cleared_by_invalidate(
