@@ -10,6 +10,7 @@ import optuna
 import pytest
 
 from sweeper.cli import main
+from sweeper.hardware_probe import machine_name
 
 
 def urls(tmp_path: Path) -> tuple[str, str]:
@@ -168,3 +169,5 @@ def test_objective_names_are_used_everywhere(
     assert study.metric_names == ["quality", objective]
     t = study.trials[0]
     assert t.values == [t.user_attrs["metrics"]["quality"], t.user_attrs["metrics"][objective]]
+    # The machine it ran on: the quote compares only this machine's trials with its probe.
+    assert t.user_attrs["machine"] == machine_name()
