@@ -433,12 +433,11 @@ def physics_time_model(
 
 
 def check_probe_against_trials(loaded: LoadedStudy, study: optuna.Study) -> str | None:
-    """Compare this machine's cached probe with the study's trials measured since it ran (at
-    least ``hardware_probe.DISAGREEMENT_MIN_TRIALS``); when
-    they took more than ``DISAGREEMENT_LIMIT`` times its prediction (or less than its inverse),
-    clear the cached probe so the next uncalibrated quote measures again, and say so in one
-    line. None: nothing to compare (no cached probe, no trial run on this machine since,
-    declared trial hardware) or they agree."""
+    """Compare this machine's cached probe with the study's trials measured on this machine
+    since it ran (at least ``hardware_probe.DISAGREEMENT_MIN_TRIALS``); when they took more than
+    ``DISAGREEMENT_LIMIT`` times its prediction (or less than its inverse), clear the cached
+    probe so the next uncalibrated quote measures again, and say so in one line. None: nothing
+    to compare (no cached probe, too few trials since, declared trial hardware) or they agree."""
     speed = hardware_probe.cached_machine_speed()
     fw = hardware_probe.cached_framework_overhead()
     if speed is None or fw is None or loaded.spec.hardware.trial.tflops is not None:
