@@ -26,6 +26,7 @@ from sweeper.recipe._objective import (
 from sweeper.recipe._pipeline import (
     LoraJob,
     MergeStep,
+    ModelLoad,
     Recipe,
     RecipeResult,
     recipe_keys,
@@ -43,6 +44,7 @@ __all__ = [
     "CacheResult",
     "LoraJob",
     "MergeStep",
+    "ModelLoad",
     "Recipe",
     "RecipeObjective",
     "RecipeResult",
