@@ -36,11 +36,12 @@ DeviceOpt = typer.Option(
 def pin_device(device: str) -> str:
     """Claim the GPU ``--device`` names for this process before CUDA starts; the device to use."""
     from objectives.device import DeviceError, pin_process_to_device
+    from sweeper.errors import SweeperError
 
     try:
         return pin_process_to_device(device)
     except DeviceError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--device") from None
+        raise SweeperError(f"option '--device': {exc}") from None
 
 
 def prepare_sweep(
