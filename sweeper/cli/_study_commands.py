@@ -35,13 +35,18 @@ DeviceOpt = typer.Option(
 
 def pin_device(device: str) -> str:
     """Claim the GPU ``--device`` names for this process before CUDA starts; the device to use."""
-    from objectives.device import DeviceError, pin_process_to_device
+    from objectives.device import DeviceError, pin_process_to_device, resolve_device
     from sweeper.errors import SweeperError
 
     try:
-        return pin_process_to_device(device)
+        pinned = pin_process_to_device(device)
+        resolve_device(pinned)
     except DeviceError as exc:
-        raise SweeperError(f"option '--device': {exc}") from None
+        problem = str(exc)
+        if device.startswith("cuda"):  # pinned: torch now sees that GPU alone, or nothing
+            problem = f"got {device!r}, but this machine has no such CUDA device."
+        raise SweeperError(f"option '--device': {problem}") from None
+    return pinned
 
 
 def prepare_sweep(
