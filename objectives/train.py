@@ -185,6 +185,12 @@ def train_lora(
         raise TrainConfigError("LoRA training needs at least one example, but got none.")
     rows, truncated = build_training_examples(tokenizer, examples, config.seq_len)
 
+    device = _device_of(model)
+    if device.type == "cuda" and (device.index or 0) != 0:
+        raise TrainConfigError(
+            f"The transformers Trainer trains on cuda:0, but the model is on {device}; give the "
+            "process that GPU alone instead (sweeper --device cuda:N, or CUDA_VISIBLE_DEVICES)."
+        )
     targets = resolve_target_modules(config.target_modules, linear_module_paths(model))
     precision = mixed_precision(model)
     set_seed(config.seed)
@@ -230,7 +236,7 @@ def train_lora(
             save_strategy="no",
             report_to=[],
             disable_tqdm=True,
-            use_cpu=_device_of(model).type != "cuda",
+            use_cpu=device.type != "cuda",
             dataloader_num_workers=0,
             remove_unused_columns=False,
             include_num_input_tokens_seen="non_padding",
