@@ -129,11 +129,13 @@ class LoraTrialOutputs:
 
 
 def run_lora_trial(inputs: LoraTrialInputs) -> LoraTrialOutputs:
-    """Fine-tune a LoRA on ``inputs.lora.train_task``, then evaluate ``inputs.tasks``.
+    """Fine-tune a LoRA on ``inputs.train_file`` (else ``inputs.lora.train_task``'s data),
+    then evaluate ``inputs.tasks``, all on one device (``objectives.device``).
 
     The adapter is merged into the weights before evaluation (what a deployment
-    would serve, and faster on CPU). Exceptions raised by ``inputs.callback``
-    (e.g. ``optuna.TrialPruned``) propagate.
+    would serve, and faster on CPU); a QLoRA adapter is evaluated on its 4-bit base
+    unmerged. Exceptions raised by ``inputs.callback`` (e.g. ``optuna.TrialPruned``)
+    propagate. A bad training file raises ``TrainDataError`` before any model loads.
     """
     device = resolve_device(inputs.device)
     dtype = resolve_dtype(inputs.dtype, device)
