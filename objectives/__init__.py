@@ -3,7 +3,11 @@
 * ``assets`` -- the bundled SmolLM2-135M-Instruct (converted once from GGUF), model specs,
   a tiny random model for tests.
 * ``registry`` / ``tasks/`` / ``data/`` -- the lm-eval tasks and their bundled JSONL data.
-* ``train`` -- LoRA fine-tuning (peft + transformers ``Trainer``).
+* ``train_data`` -- training files in the formats people have (prompt/completion, chat, alpaca,
+  text; JSONL or a ``save_to_disk`` folder), validated, tokenized with the loss mask.
+* ``target_modules`` -- LoRA target presets resolved against each model's own linear layers.
+* ``device`` -- where a trial runs and in which dtype: one decision for every step.
+* ``train`` -- LoRA fine-tuning (peft + transformers ``Trainer``), QLoRA on CUDA.
 * ``evaluate`` -- lm-eval on an in-memory model, one ``TaskScore`` per task.
 * ``measure`` -- wall time and peak memory of a block.
 * ``lora_trial`` -- one trial end to end.

@@ -134,6 +134,124 @@ def resolve_model_path(spec: str) -> str:
     return spec
 
 
+TRAIN_QUANTIZATIONS: tuple[str, ...] = ("none", "nf4")
+"""How the base model is held while a LoRA trains: as loaded, or 4-bit NF4 (QLoRA, CUDA only)."""
+
+
+def load_model(
+    model_path: str,
+    *,
+    device: str = "cpu",
+    dtype: str = "float32",
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    quantization: str = "none",
+) -> tuple[Any, Any]:
+    """A causal LM and its tokenizer from a folder or hub id, on ``device``, in ``dtype``.
+
+    ``dtype`` is a torch dtype name (``float32``, ``bfloat16``, ``float16``; see
+    ``objectives.device.resolve_dtype``). ``quantization="nf4"`` loads the base 4-bit through
+    bitsandbytes for QLoRA, computing in ``dtype`` (CUDA only). Attention runs through PyTorch's
+    SDPA where the model supports it. A tokenizer without a chat template is kept as it is (a base
+    model trains and evaluates on plain prompts). Raises ``AssetError`` naming the path or id.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if quantization not in TRAIN_QUANTIZATIONS:
+        raise AssetError(
+            f"Unknown train quantization {quantization!r}. "
+            f"Available: {', '.join(TRAIN_QUANTIZATIONS)}"
+        )
+    torch_dtype = getattr(torch, dtype)
+    kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
+    load_kwargs: dict[str, Any] = {**kwargs, "dtype": torch_dtype}
+    if quantization == "nf4":
+        load_kwargs |= _nf4_kwargs(device, torch_dtype)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path, **kwargs)
+        model: Any = _from_pretrained(AutoModelForCausalLM, model_path, load_kwargs)
+    except (OSError, ValueError) as error:
+        raise AssetError(_load_error(model_path, error)) from error
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if quantization == "none":
+        model = model.to(device)
+    return model, tokenizer
+
+
+def model_skeleton(
+    model_path: str, *, revision: str | None = None, trust_remote_code: bool = False
+) -> Any:
+    """The model built from its ``config.json`` on the meta device: module names and shapes,
+    no weights loaded or allocated (a folder holding only ``config.json`` is enough).
+
+    Raises ``AssetError`` when the configuration cannot be read (names the path or hub id).
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    try:
+        config = AutoConfig.from_pretrained(
+            model_path, revision=revision, trust_remote_code=trust_remote_code
+        )
+        with torch.device("meta"):
+            return AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as error:
+        raise AssetError(_load_error(model_path, error)) from error
+
+
+def _from_pretrained(auto: Any, model_path: str, kwargs: dict[str, Any]) -> Any:
+    """``from_pretrained`` with SDPA attention, or the model's default where it has no SDPA."""
+    try:
+        return auto.from_pretrained(model_path, attn_implementation="sdpa", **kwargs)
+    except ValueError as error:
+        if "sdpa" not in str(error).lower():
+            raise
+        return auto.from_pretrained(model_path, **kwargs)
+
+
+def _nf4_kwargs(device: str, compute_dtype: Any) -> dict[str, Any]:
+    if not device.startswith("cuda"):
+        raise AssetError(
+            f"train_quantization 'nf4' (QLoRA) needs a CUDA device, but this trial runs on "
+            f"{device!r}; use train_quantization 'none' here."
+        )
+    import importlib.util
+
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise AssetError(
+            "train_quantization 'nf4' (QLoRA) needs the package 'bitsandbytes', which is not "
+            "installed. Install it with: pip install bitsandbytes"
+        )
+    from transformers import BitsAndBytesConfig
+
+    return {
+        "quantization_config": BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=compute_dtype,
+        ),
+        "device_map": {"": device},
+    }
+
+
+def _load_error(model_path: str, error: Exception) -> str:
+    """One line: a local folder that cannot be read, or a hub id that cannot be reached."""
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if Path(model_path).expanduser().exists():
+        return f"Cannot load model from {model_path!r}: {first}"
+    offline = any(
+        os.environ.get(name, "").lower() in ("1", "true", "yes")
+        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+    why = "the hub is offline here (HF_HUB_OFFLINE)" if offline else first
+    return (
+        f"Model {model_path!r} is not a local folder and cannot be fetched from the hub: {why}. "
+        "Give a model folder, or download it first (huggingface-cli download ID)."
+    )
+
+
 def make_tiny_random_model(out_dir: Path, *, seed: int = 0) -> Path:
     """Write a random-init two-layer Llama (about 0.3M parameters) and its tokenizer to ``out_dir``.
 

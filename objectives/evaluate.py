@@ -72,12 +72,14 @@ def evaluate(
     *,
     limit: int | None = None,
     batch_size: int = 8,
-    device: str = "cpu",
+    device: str | None = None,
 ) -> dict[str, TaskScore]:
     """Score ``model`` (a transformers or peft model) on the named tasks.
 
-    ``limit`` caps the items per task (None: the whole eval set). The model is moved
-    to ``device`` and put in eval mode. Returns one ``TaskScore`` per task name.
+    ``limit`` caps the items per task (None: the whole eval set). The model is put in
+    eval mode where it is, or first moved to ``device`` if given (``objectives.device``).
+    Prompts use the tokenizer's chat template when it has one, plain text otherwise.
+    Returns one ``TaskScore`` per task name.
     """
     specs = [get_task(name) for name in tasks]
     if not specs:
@@ -90,7 +92,8 @@ def evaluate(
     from lm_eval import simple_evaluate
     from lm_eval.models.huggingface import HFLM
 
-    model.to(device)
+    if device is not None and str(next(model.parameters()).device) != device:
+        model.to(device)
     model.eval()
     lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
     scores: dict[str, TaskScore] = {}
@@ -102,7 +105,7 @@ def evaluate(
                 tasks=[spec.name],
                 task_manager=task_manager(),
                 limit=limit,
-                apply_chat_template=True,
+                apply_chat_template=bool(getattr(tokenizer, "chat_template", None)),
                 log_samples=True,
             )
         seconds = time.perf_counter() - start

@@ -11,15 +11,22 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
-from objectives.assets import resolve_model_path
-from objectives.errors import AssetError, ObjectiveError
+from objectives.assets import TRAIN_QUANTIZATIONS, load_model, resolve_model_path
+from objectives.device import (
+    MODEL_DTYPES,
+    peak_gpu_memory_bytes,
+    reset_peak_gpu_memory,
+    resolve_device,
+    resolve_dtype,
+)
+from objectives.errors import ObjectiveError
 from objectives.evaluate import TaskScore, evaluate
 from objectives.measure import measure_resources
 from objectives.registry import get_task
-from objectives.task_data import read_examples_file
 from objectives.train import LoraTrainConfig, StepCallback, TrainResult, train_lora
+from objectives.train_data import load_train_data
 
 if TYPE_CHECKING:
     from transformers import TrainerCallback
@@ -37,8 +44,10 @@ class LoraTrialInputs:
 
     ``model`` is a model spec: ``"builtin:smollm2-135m-instruct"``, a local folder
     or a hub id. ``eval_limit`` caps the items per task (None: whole eval sets).
-    ``device`` None means CUDA when available, else CPU. ``output_dir``, if given,
-    receives the trained adapter (``adapter_config.json`` + weights).
+    ``device`` None means ``auto`` (CUDA when available, else CPU; ``objectives.device``).
+    ``dtype`` is a ``model.dtype`` name (auto: bf16 on a GPU that supports it, fp32 on CPU).
+    ``train_quantization`` ``nf4`` trains a QLoRA on a 4-bit base (CUDA only).
+    ``output_dir``, if given, receives the trained adapter (``adapter_config.json`` + weights).
     """
 
     model: str
@@ -47,10 +56,18 @@ class LoraTrialInputs:
     eval_limit: int | None = None
     eval_batch_size: int = DEFAULT_EVAL_BATCH_SIZE
     device: str | None = None
-    dtype: Literal["float32", "bfloat16"] = "float32"
+    dtype: str = "auto"
+    revision: str | None = None
+    trust_remote_code: bool = False
+    train_quantization: str = "none"
     output_dir: Path | None = None
     train_file: Path | None = None
-    """A JSONL file of prompt/completion rows to train on instead of ``lora.train_task``'s data."""
+    """A training file (JSONL in any ``objectives.train_data`` format, or a ``save_to_disk``
+    folder) to train on instead of ``lora.train_task``'s data."""
+    train_format: str | None = None
+    """The training file's format (None: detected from its first record)."""
+    train_fields: tuple[tuple[str, str], ...] = ()
+    """Logical field -> the training file's key, for files with other key names."""
     callback: StepCallback | None = None
     trainer_callbacks: tuple[TrainerCallback, ...] = ()
 
@@ -71,8 +88,15 @@ class LoraTrialInputs:
             raise ObjectiveError(
                 f"`eval_batch_size` must be a positive integer, but got {self.eval_batch_size!r}."
             )
-        if self.dtype not in ("float32", "bfloat16"):
-            raise ObjectiveError(f"`dtype` must be float32 or bfloat16, but got {self.dtype!r}.")
+        if self.dtype not in MODEL_DTYPES:
+            raise ObjectiveError(
+                f"`dtype` must be one of {', '.join(MODEL_DTYPES)}, but got {self.dtype!r}."
+            )
+        if self.train_quantization not in TRAIN_QUANTIZATIONS:
+            raise ObjectiveError(
+                f"`train_quantization` must be one of {', '.join(TRAIN_QUANTIZATIONS)}, "
+                f"but got {self.train_quantization!r}."
+            )
         if self.output_dir is not None:
             object.__setattr__(self, "output_dir", Path(self.output_dir))
         if self.train_file is not None:
@@ -105,20 +129,35 @@ class LoraTrialOutputs:
 
 
 def run_lora_trial(inputs: LoraTrialInputs) -> LoraTrialOutputs:
-    """Fine-tune a LoRA on ``inputs.lora.train_task``, then evaluate ``inputs.tasks``.
+    """Fine-tune a LoRA on ``inputs.train_file`` (else ``inputs.lora.train_task``'s data),
+    then evaluate ``inputs.tasks``, all on one device (``objectives.device``).
 
     The adapter is merged into the weights before evaluation (what a deployment
-    would serve, and faster on CPU). Exceptions raised by ``inputs.callback``
-    (e.g. ``optuna.TrialPruned``) propagate.
+    would serve, and faster on CPU); a QLoRA adapter is evaluated on its 4-bit base
+    unmerged. Exceptions raised by ``inputs.callback`` (e.g. ``optuna.TrialPruned``)
+    propagate. A bad training file raises ``TrainDataError`` before any model loads.
     """
-    device = _pick_device(inputs.device)
+    device = resolve_device(inputs.device)
+    dtype = resolve_dtype(inputs.dtype, device)
     model_path = resolve_model_path(inputs.model)
+    examples = None
+    if inputs.train_file is not None:  # read (and validated) before anything is loaded
+        examples = load_train_data(
+            inputs.train_file, format=inputs.train_format, fields=dict(inputs.train_fields)
+        ).examples
+    reset_peak_gpu_memory(device)
     with measure_resources() as usage:
         start = time.perf_counter()
-        model, tokenizer = load_model(model_path, device=device, dtype=inputs.dtype)
+        model, tokenizer = load_model(
+            model_path,
+            device=device,
+            dtype=dtype,
+            revision=inputs.revision,
+            trust_remote_code=inputs.trust_remote_code,
+            quantization=inputs.train_quantization,
+        )
         load_seconds = time.perf_counter() - start
 
-        examples = read_examples_file(inputs.train_file) if inputs.train_file is not None else None
         peft_model, train_result = train_lora(
             model,
             tokenizer,
@@ -132,11 +171,14 @@ def run_lora_trial(inputs: LoraTrialInputs) -> LoraTrialOutputs:
             adapter_dir = inputs.output_dir
             adapter_dir.mkdir(parents=True, exist_ok=True)
             peft_model.save_pretrained(str(adapter_dir))
-        merged = peft_model.merge_and_unload()
+        if inputs.train_quantization == "none":
+            model = peft_model.merge_and_unload()
+        else:  # a 4-bit base cannot take the adapter in: evaluate base + adapter as trained
+            model = peft_model
 
         eval_start = time.perf_counter()
         scores = evaluate(
-            merged,
+            model,
             tokenizer,
             inputs.tasks,
             limit=inputs.eval_limit,
@@ -152,7 +194,7 @@ def run_lora_trial(inputs: LoraTrialInputs) -> LoraTrialOutputs:
         load_seconds=load_seconds,
         tokens_evaluated=sum(score.tokens for score in scores.values()),
         peak_memory_bytes=usage.peak_memory_bytes,
-        peak_gpu_memory_bytes=usage.peak_gpu_memory_bytes,
+        peak_gpu_memory_bytes=peak_gpu_memory_bytes(device),
         device=device,
         model_path=model_path,
         adapter_dir=adapter_dir,
@@ -166,6 +208,7 @@ def evaluate_base_model(
     *,
     batch_size: int = DEFAULT_EVAL_BATCH_SIZE,
     device: str | None = None,
+    dtype: str = "auto",
 ) -> dict[str, TaskScore]:
     """Scores of the model without fine-tuning: the baseline every trial is compared to.
 
@@ -174,44 +217,13 @@ def evaluate_base_model(
     for name in tasks:
         get_task(name)
     _check_limit(eval_limit)
-    device = _pick_device(device)
-    model, tokenizer = load_model(resolve_model_path(model_path), device=device)
+    device = resolve_device(device)
+    model, tokenizer = load_model(
+        resolve_model_path(model_path), device=device, dtype=resolve_dtype(dtype, device)
+    )
     return evaluate(
         model, tokenizer, list(tasks), limit=eval_limit, batch_size=batch_size, device=device
     )
-
-
-def load_model(model_path: str, *, device: str = "cpu", dtype: str = "float32") -> tuple[Any, Any]:
-    """A causal LM and its tokenizer from a folder or hub id, on ``device``, in ``dtype``.
-
-    Raises ``AssetError`` when the path cannot be loaded (message names the path).
-    """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(model_path)
-        model: Any = AutoModelForCausalLM.from_pretrained(model_path, dtype=getattr(torch, dtype))
-    except (OSError, ValueError) as error:
-        raise AssetError(f"Cannot load model from {model_path!r}: {error}") from error
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    if tokenizer.chat_template is None:
-        raise AssetError(
-            f"The tokenizer at {model_path!r} has no chat template; the tasks and the LoRA "
-            "training format prompts with it. Use an instruction-tuned model."
-        )
-    return model.to(device), tokenizer
-
-
-def _pick_device(device: str | None) -> str:
-    import torch
-
-    if device is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ObjectiveError(f"Device {device!r} was requested but CUDA is not available.")
-    return device
 
 
 def _check_limit(limit: int | None) -> None:

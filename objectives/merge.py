@@ -183,13 +183,14 @@ class MergeResult:
     mergekit_config: dict[str, Any]
 
 
-def merge_models(config: MergeConfig, out_dir: str | Path) -> MergeResult:
+def merge_models(config: MergeConfig, out_dir: str | Path, *, device: str = "cpu") -> MergeResult:
     """Run ``config`` with mergekit into ``out_dir`` (created; must be empty or absent).
 
     Model specs are resolved and every folder is checked first (``MergeError`` names a
     missing one). Adapters are merged into their base in a temporary cache that is
     deleted afterwards. The tokenizer and chat template are copied from the first source's
-    model folder. Runs on CPU; sets the global random seeds to ``config.seed``.
+    model folder. Computes on ``device`` (``cpu`` or ``cuda:N``, see ``objectives.device``);
+    sets the global random seeds to ``config.seed``.
     """
     try:
         from mergekit.config import MergeConfiguration
@@ -221,7 +222,7 @@ def merge_models(config: MergeConfig, out_dir: str | Path) -> MergeResult:
             random_seed=config.seed,
             lora_merge_cache=lora_cache,
             lora_merge_dtype=config.dtype,
-            device="cpu",
+            device=device,
             quiet=True,
             write_model_card=True,  # README.md + mergekit_config.yml: the provenance
         )

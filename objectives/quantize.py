@@ -151,7 +151,7 @@ def get_quant_method(level: str) -> QuantMethod:
 
 
 def quantize_model(model: Any, level: str) -> QuantizedModel:
-    """Bring an in-memory transformers causal LM (float32, on CPU) to ``level``.
+    """Bring an in-memory transformers causal LM to ``level``, on the device it is on.
 
     fp32, bf16, fp16 and int8 change ``model`` in place and return it; keep a
     ``copy.deepcopy`` if the original is still needed. int4 leaves ``model`` unchanged and
@@ -165,12 +165,12 @@ def quantize_model(model: Any, level: str) -> QuantizedModel:
     else:
         with tempfile.TemporaryDirectory(prefix="sweeper-quantize-") as folder:
             model.save_pretrained(folder)
-            quantized = _LOADERS[spec.level](Path(folder))
+            quantized = _LOADERS[spec.level](Path(folder), _device_name(model))
     return _result(quantized.eval(), spec)
 
 
-def load_quantized(model_path: str | Path, level: str) -> QuantizedModel:
-    """Load the model folder ``model_path`` (weights only) at ``level``, on CPU.
+def load_quantized(model_path: str | Path, level: str, *, device: str = "cpu") -> QuantizedModel:
+    """Load the model folder ``model_path`` (weights only) at ``level``, on ``device``.
 
     The natural entry point when the model is already on disk (a merge output): int4 then
     quantizes while loading, without the float32 copy ``quantize_model`` needs.
@@ -181,9 +181,9 @@ def load_quantized(model_path: str | Path, level: str) -> QuantizedModel:
     if not (path / "config.json").is_file():
         raise QuantizationError(f"A model folder must contain config.json, but got {str(path)!r}.")
     if spec.level in _LOADERS:
-        model = _LOADERS[spec.level](path)
+        model = _LOADERS[spec.level](path, device)
     else:
-        model = _IN_MEMORY[spec.level](_load_float32(path))
+        model = _IN_MEMORY[spec.level](_load_float32(path).to(device))
     return _result(model.eval(), spec)
 
 
@@ -300,7 +300,11 @@ def _tied_output_embedding(model: Any) -> Any:
     return head
 
 
-def _bitsandbytes_nf4(path: Path) -> Any:
+def _device_name(model: Any) -> str:
+    return str(next(model.parameters()).device)
+
+
+def _bitsandbytes_nf4(path: Path, device: str = "cpu") -> Any:
     import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
@@ -311,7 +315,7 @@ def _bitsandbytes_nf4(path: Path) -> Any:
     )
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            str(path), quantization_config=config, device_map="cpu", dtype=torch.float32
+            str(path), quantization_config=config, device_map={"": device}, dtype=torch.float32
         )
     except (OSError, ValueError) as error:
         raise QuantizationError(f"Cannot load {str(path)!r} as nf4: {error}") from error
@@ -319,7 +323,7 @@ def _bitsandbytes_nf4(path: Path) -> Any:
     # (absmax to bfloat16, a smaller layout). One token now makes the size measured here the
     # size as served, and stable across evaluations.
     with torch.no_grad():
-        model(torch.zeros((1, 1), dtype=torch.long))
+        model(torch.zeros((1, 1), dtype=torch.long, device=device))
     return model
 
 
@@ -339,4 +343,4 @@ _IN_MEMORY: dict[str, Callable[[Any], Any]] = {
     "fp16": _cast("float16"),
     "int8": _torchao_int8,
 }
-_LOADERS: dict[str, Callable[[Path], Any]] = {"int4": _bitsandbytes_nf4}
+_LOADERS: dict[str, Callable[[Path, str], Any]] = {"int4": _bitsandbytes_nf4}

@@ -3,7 +3,14 @@
 The model sees each example exactly as lm-eval will show it at evaluation time:
 the user message rendered with the tokenizer's chat template and the generation
 prompt (``<|im_start|>assistant\\n``), followed by the answer and ``<|im_end|>``.
-Only the answer tokens are trained (prompt labels are -100).
+Only the answer tokens are trained (prompt labels are -100). Other record formats
+(chat, alpaca, plain text) and base models without a chat template: see
+``objectives.train_data``.
+
+On CUDA, training runs in the model's dtype with mixed precision to match (bf16 or fp16
+autocast; peft keeps the adapter weights in float32), a 4-bit base (QLoRA) is prepared with
+``peft.prepare_model_for_kbit_training``, and gradient checkpointing and accumulation are
+options of ``LoraTrainConfig``.
 """
 
 from __future__ import annotations
@@ -17,14 +24,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from objectives.errors import TrainConfigError
 from objectives.registry import get_task
-from objectives.task_data import PromptCompletion, read_examples
+from objectives.target_modules import (
+    ALL_LINEAR,
+    TARGET_MODULE_PRESETS,
+    linear_module_paths,
+    resolve_target_modules,
+)
+from objectives.task_data import read_examples
+from objectives.train_data import IGNORE_INDEX, TrainExample, tokenize_examples
 
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
-
-IGNORE_INDEX = -100
-"""Label value the loss ignores (prompt and padding positions)."""
 
 StepCallback = Callable[[int, dict[str, float]], None]
 """Called after every logged step with the global step and the Trainer's log dict
@@ -47,11 +58,10 @@ class LoraTrainConfig:
     """LoRA scaling numerator; the update is scaled by alpha / r (> 0)."""
     learning_rate: float = 1e-3
     """Peak AdamW learning rate (> 0)."""
-    target_modules: list[str] | Literal["all-linear"] = field(
-        default_factory=lambda: ["q_proj", "v_proj"]
-    )
+    target_modules: list[str] | str = field(default_factory=lambda: ["q_proj", "v_proj"])
     """Module names to adapt (e.g. q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj,
-    down_proj) or "all-linear"."""
+    down_proj), "all-linear", or a preset (q_v, attention, mlp, all_linear) resolved against
+    the model's own module names (``objectives.target_modules``)."""
     max_steps: int = 30
     """Optimizer steps (> 0)."""
     batch_size: int = 4
@@ -70,6 +80,11 @@ class LoraTrainConfig:
     """AdamW weight decay (>= 0)."""
     train_task: str = "sweeper_json_extract"
     """Registered task whose bundled training file is used (see ``objectives.TASKS``)."""
+    grad_accum: int = 1
+    """Micro-batches of ``batch_size`` accumulated per optimizer step (> 0): the effective
+    batch is ``batch_size * grad_accum`` examples."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass: less memory, about a third more compute."""
 
     def __post_init__(self) -> None:
         for check in (
@@ -78,6 +93,8 @@ class LoraTrainConfig:
             _check_positive("learning_rate", self.learning_rate),
             _check_positive("max_steps", self.max_steps, integer=True),
             _check_positive("batch_size", self.batch_size, integer=True),
+            _check_positive("grad_accum", self.grad_accum, integer=True),
+            _check_bool("gradient_checkpointing", self.gradient_checkpointing),
             _check_seq_len(self.seq_len),
             _check_fraction("lora_dropout", self.lora_dropout),
             _check_fraction("warmup_ratio", self.warmup_ratio),
@@ -124,46 +141,18 @@ class TrainResult:
 
 def build_training_examples(
     tokenizer: PreTrainedTokenizerBase,
-    examples: Sequence[PromptCompletion],
+    examples: Sequence[TrainExample],
     seq_len: int,
 ) -> tuple[list[dict[str, list[int]]], int]:
     """Token ids and labels for each example, plus how many were cut to ``seq_len``.
 
-    The prompt is rendered with the chat template and tokenized on its own, then
-    the answer (followed by the end-of-turn token) is tokenized on its own: the
-    same token boundary the model meets when it generates after the prompt.
-    Examples cut so short that no answer token is left are dropped; if that leaves
-    nothing, ``TrainConfigError`` says how long ``seq_len`` must be.
+    The prompt is rendered with the chat template (when the tokenizer has one) and tokenized
+    on its own, then the answer (followed by the end-of-turn token) is tokenized on its own:
+    the same token boundary the model meets when it generates after the prompt. Examples cut
+    so short that no answer token is left are dropped; if that leaves nothing,
+    ``TrainConfigError`` says how long ``seq_len`` must be.
     """
-    end_of_turn = _end_of_turn_token(tokenizer)
-    rows: list[dict[str, list[int]]] = []
-    truncated = 0
-    shortest_prompt = None
-    for example in examples:
-        prompt_text = tokenizer.apply_chat_template(
-            [{"role": "user", "content": example.prompt}],
-            tokenize=False,
-            add_generation_prompt=True,
-        )
-        prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-        answer_ids = tokenizer(example.completion + end_of_turn, add_special_tokens=False)[
-            "input_ids"
-        ]
-        input_ids = prompt_ids + answer_ids
-        labels = [IGNORE_INDEX] * len(prompt_ids) + answer_ids
-        if len(input_ids) > seq_len:
-            truncated += 1
-            input_ids, labels = input_ids[:seq_len], labels[:seq_len]
-        if len(prompt_ids) >= seq_len:
-            shortest_prompt = min(shortest_prompt or len(prompt_ids), len(prompt_ids))
-            continue  # nothing of the answer is left to learn from
-        rows.append({"input_ids": input_ids, "labels": labels})
-    if examples and not rows:
-        raise TrainConfigError(
-            f"`seq_len` must exceed the prompt length ({shortest_prompt} tokens or more here) "
-            f"so that answer tokens are trained, but got seq_len={seq_len}."
-        )
-    return rows, truncated
+    return tokenize_examples(tokenizer, examples, seq_len)
 
 
 def train_lora(
@@ -171,7 +160,7 @@ def train_lora(
     tokenizer: PreTrainedTokenizerBase,
     config: LoraTrainConfig,
     *,
-    examples: Sequence[PromptCompletion] | None = None,
+    examples: Sequence[TrainExample] | None = None,
     callback: StepCallback | None = None,
     trainer_callbacks: Sequence[TrainerCallback] = (),
 ) -> tuple[Any, TrainResult]:
@@ -181,11 +170,11 @@ def train_lora(
     fresh copy for every trial. ``examples`` defaults to the bundled training file
     of ``config.train_task``. ``callback`` is called after every step with
     ``(step, logs)``; ``trainer_callbacks`` are passed to the ``Trainer`` unchanged.
-    Runs on CUDA when available, else CPU, in the model's dtype, deterministically
-    for a fixed ``config.seed``.
+    Runs on the device the model is on (nothing is moved), in the model's dtype with
+    mixed precision to match on CUDA, deterministically for a fixed ``config.seed``.
+    ``config.target_modules`` is resolved against the model's own linear layers.
     """
-    import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
     from transformers import PrinterCallback, Trainer, TrainingArguments, set_seed
 
     if examples is None:
@@ -196,14 +185,28 @@ def train_lora(
         raise TrainConfigError("LoRA training needs at least one example, but got none.")
     rows, truncated = build_training_examples(tokenizer, examples, config.seq_len)
 
+    device = _device_of(model)
+    if device.type == "cuda" and (device.index or 0) != 0:
+        raise TrainConfigError(
+            f"The transformers Trainer trains on cuda:0, but the model is on {device}; give the "
+            "process that GPU alone instead (sweeper --device cuda:N, or CUDA_VISIBLE_DEVICES)."
+        )
+    targets = resolve_target_modules(config.target_modules, linear_module_paths(model))
+    precision = mixed_precision(model)
     set_seed(config.seed)
+    if _is_quantized(model):  # QLoRA: norms in float32, inputs require grad
+        model = prepare_model_for_kbit_training(
+            model,
+            use_gradient_checkpointing=config.gradient_checkpointing,
+            gradient_checkpointing_kwargs={"use_reentrant": False},
+        )
     peft_model = get_peft_model(
         model,
         LoraConfig(
             r=config.r,
             lora_alpha=config.alpha,
             lora_dropout=config.lora_dropout,
-            target_modules=config.target_modules,
+            target_modules=targets,
             task_type="CAUSAL_LM",
         ),
     )
@@ -215,6 +218,13 @@ def train_lora(
             output_dir=scratch,
             max_steps=config.max_steps,
             per_device_train_batch_size=config.batch_size,
+            gradient_accumulation_steps=config.grad_accum,
+            # transformers 5's names for gradient checkpointing; non-reentrant works with frozen
+            # inputs (LoRA) without enable_input_require_grads
+            activation_checkpointing=config.gradient_checkpointing,
+            activation_checkpointing_kwargs={"use_reentrant": False},
+            bf16=precision == "bf16",
+            fp16=precision == "fp16",
             learning_rate=config.learning_rate,
             lr_scheduler_type=config.lr_scheduler,
             warmup_steps=config.warmup_steps,
@@ -226,7 +236,7 @@ def train_lora(
             save_strategy="no",
             report_to=[],
             disable_tqdm=True,
-            use_cpu=not torch.cuda.is_available(),
+            use_cpu=device.type != "cuda",
             dataloader_num_workers=0,
             remove_unused_columns=False,
             include_num_input_tokens_seen="non_padding",
@@ -259,13 +269,37 @@ def train_lora(
 # --------------------------------------------------------------------------- helpers
 
 
-def _end_of_turn_token(tokenizer: PreTrainedTokenizerBase) -> str:
-    token = tokenizer.eos_token
-    if not token:
-        raise TrainConfigError(
-            "The tokenizer has no eos_token; the answer's end-of-turn marker is unknown."
-        )
-    return str(token)
+def mixed_precision(model: Any) -> Literal["bf16", "fp16", "no"]:
+    """The ``Trainer``'s autocast for ``model``: its compute dtype on CUDA, none on CPU.
+
+    A 4-bit model counts in its bitsandbytes compute dtype.
+    """
+    import torch
+
+    if _device_of(model).type != "cuda":
+        return "no"
+    dtype = _compute_dtype(model)
+    return "bf16" if dtype == torch.bfloat16 else "fp16" if dtype == torch.float16 else "no"
+
+
+def _compute_dtype(model: Any) -> Any:
+    quant = getattr(getattr(model, "config", None), "quantization_config", None)
+    compute = getattr(quant, "bnb_4bit_compute_dtype", None)
+    if compute is not None:
+        import torch
+
+        return getattr(torch, compute) if isinstance(compute, str) else compute
+    return getattr(model, "dtype", None)
+
+
+def _is_quantized(model: Any) -> bool:
+    return bool(
+        getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False)
+    )
+
+
+def _device_of(model: Any) -> torch.device:
+    return next(model.parameters()).device
 
 
 def _pad_id(tokenizer: PreTrainedTokenizerBase) -> int:
@@ -366,6 +400,12 @@ def _check_seq_len(value: Any) -> str | None:
     return None
 
 
+def _check_bool(name: str, value: Any) -> str | None:
+    if not isinstance(value, bool):
+        return f"`{name}` must be true or false, but got {name}={value!r}."
+    return None
+
+
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str | None:
     if value not in choices:
         return f"`{name}` must be one of {', '.join(choices)}, but got {name}={value!r}."
@@ -373,7 +413,7 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str | None
 
 
 def _check_target_modules(value: Any) -> str | None:
-    if value == "all-linear":
+    if value == ALL_LINEAR or (isinstance(value, str) and value in TARGET_MODULE_PRESETS):
         return None
     if (
         isinstance(value, (list, tuple))
@@ -382,8 +422,9 @@ def _check_target_modules(value: Any) -> str | None:
     ):
         return None
     return (
-        "`target_modules` must be a non-empty list of module names (e.g. ['q_proj', 'v_proj']) "
-        f"or 'all-linear', but got target_modules={value!r}."
+        "`target_modules` must be a non-empty list of module names (e.g. ['q_proj', 'v_proj']), "
+        f"'all-linear' or a preset ({', '.join(TARGET_MODULE_PRESETS)}), "
+        f"but got target_modules={value!r}."
     )
 
 

@@ -101,6 +101,13 @@ COST_METRICS: dict[str, MetricInfo] = {
             "peak_memory_bytes", "bytes", "minimize", "Peak process memory during the trial."
         ),
         MetricInfo(
+            "peak_gpu_memory_bytes",
+            "bytes",
+            "minimize",
+            "Peak CUDA memory allocated during the trial (torch.cuda.max_memory_allocated, reset "
+            "per trial); only on a GPU.",
+        ),
+        MetricInfo(
             "tokens_trained", "tokens", "minimize", "Non-padding tokens processed in training."
         ),
         MetricInfo(

@@ -19,6 +19,7 @@ from typing import Any
 import optuna
 
 from sweeper.costing import PricingContext, cost_eur_for_seconds, trial_hardware_price
+from sweeper.errors import StudyFileError
 from sweeper.provenance import provenance_tags
 from sweeper.storage import StopAtTotalTrials, open_storage, open_study
 from sweeper.study import LoadedStudy
@@ -34,6 +35,7 @@ from sweeper.recipe import (  # noqa: E402
     ATTR_MLFLOW_RUN,
     ATTR_PROJECTION,
     STUDY_ATTR_BASELINE,
+    ModelLoad,
     RecipeObjective,
     WorkCache,
     constraints_func,
@@ -168,8 +170,11 @@ def run_sweep(
     on_status: Callable[[str], None] | None = None,
     cache_dir: Path | None = None,
     total_trials: int | None = None,
+    device: str = "auto",
 ) -> SweepSummary:
     """Add ``n_trials`` trials to the study (creating or resuming it) and log them to MLflow.
+
+    ``device`` (``auto``, ``cpu``, ``cuda:N``) is where every trial runs (``objectives.device``).
 
     With ``total_trials``, run trials until the study has that many finished ones instead (see
     ``StopAtTotalTrials``): what each of several workers sharing the study does.
@@ -178,6 +183,7 @@ def run_sweep(
     from sweeper.budget_guard import BudgetGuard  # imports this module: import it late
 
     status = on_status or (lambda _msg: None)
+    load = model_load(loaded, device)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(storage_url)
     study = open_study(loaded, storage)
@@ -223,12 +229,14 @@ def run_sweep(
 
     if baseline and STUDY_ATTR_BASELINE not in study.user_attrs:
         status("evaluating the base model (once per study)")
-        evaluate = partial(_record_baseline, loaded, study, ctx, tracker, parent_id, model_path)
+        evaluate = partial(
+            _record_baseline, loaded, study, ctx, tracker, parent_id, model_path, load
+        )
         if not budget.run_baseline(study, evaluate):
             status("budget: the base-model evaluation does not fit in what remains; skipped")
 
     cache = WorkCache(cache_dir or loaded.spec.cache_dir or default_cache_dir())
-    objective = RecipeObjective(loaded, ctx, tracker, parent_id, model_path, cache)
+    objective = RecipeObjective(loaded, ctx, tracker, parent_id, model_path, cache, load)
     objective = budget.wrap(objective)  # reserve before each trial, settle after (budget_guard)
     reports: list[TrialReport] = []
     pareto_tags = ParetoTagger(tracker) if tracker is not None else None
@@ -359,7 +367,42 @@ class ParetoTagger:
         self.front[trial.number] = trial
 
 
-def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path) -> None:
+def model_load(loaded: LoadedStudy, device: str) -> ModelLoad:
+    """Where and in which dtype this process runs the study's trials, decided once; a device,
+    dtype or train quantization this machine cannot run is a ``StudyFileError`` up front."""
+    from objectives.device import DeviceError, resolve_device, resolve_dtype
+    from sweeper.study._schema import Choices, Fixed
+
+    spec = loaded.spec
+    try:
+        resolved = resolve_device(device)
+    except DeviceError as exc:
+        raise StudyFileError(loaded.path, "(--device)", device, str(exc)) from None
+    try:
+        dtype = resolve_dtype(spec.model.dtype, resolved)
+    except DeviceError as exc:
+        raise StudyFileError(loaded.path, "model.dtype", spec.model.dtype, str(exc)) from None
+    dim = spec.search_space.train_quantization
+    values = (
+        dim.choices if isinstance(dim, Choices) else [dim.value] if isinstance(dim, Fixed) else []
+    )
+    if "nf4" in values and not resolved.startswith("cuda"):
+        raise StudyFileError(
+            loaded.path,
+            "search_space.train_quantization",
+            "nf4",
+            f"nf4 (QLoRA, bitsandbytes 4-bit) needs a CUDA device, but trials run on {resolved}; "
+            "use none here",
+        )
+    return ModelLoad(
+        device=resolved,
+        dtype=dtype,
+        revision=spec.model.revision,
+        trust_remote_code=spec.model.trust_remote_code,
+    )
+
+
+def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path, load) -> None:
     from objectives import evaluate_base_model
 
     spec = loaded.spec
@@ -370,6 +413,8 @@ def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path) -> None
         list(spec.eval.tasks.values()),
         eval_limit=spec.eval.limit,
         batch_size=spec.eval.batch_size,
+        device=load.device,
+        dtype=spec.model.dtype,
     )
     wall = time.perf_counter() - started
     metrics = score_metrics(spec.eval.tasks, scores)

@@ -138,6 +138,7 @@ class RecipeSettings:
     quantization: str
     target_instance: str | None
     target_pricing: str | None
+    train_quantization: str = "none"  # the base model while the LoRA trains: none or nf4 (QLoRA)
 
     @property
     def merges(self) -> bool:
@@ -151,6 +152,7 @@ class RecipeSettings:
         if self.merge_density is not None:
             out["merge_density"] = self.merge_density
         out["quantization"] = self.quantization
+        out["train_quantization"] = self.train_quantization
         return out
 
 
@@ -166,4 +168,5 @@ def recipe_settings(params: dict[str, Any]) -> RecipeSettings:
         quantization=str(params.get("quantization", "fp32")),
         target_instance=params.get("target_instance"),
         target_pricing=params.get("target_pricing"),
+        train_quantization=str(params.get("train_quantization", "none")),
     )

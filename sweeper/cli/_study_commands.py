@@ -25,6 +25,28 @@ StorageOpt = typer.Option(
 TrackingOpt = typer.Option(
     None, "--tracking-uri", help="MLflow tracking URI (default: sqlite:///./mlflow.db)."
 )
+DeviceOpt = typer.Option(
+    "auto",
+    "--device",
+    help="Where trials run: auto (the first GPU, else the CPU), cpu, or cuda:N (this process "
+    "takes GPU N alone: one worker per GPU).",
+)
+
+
+def pin_device(device: str) -> str:
+    """Claim the GPU ``--device`` names for this process before CUDA starts; the device to use."""
+    from objectives.device import DeviceError, pin_process_to_device, resolve_device
+    from sweeper.errors import SweeperError
+
+    try:
+        pinned = pin_process_to_device(device)
+        resolve_device(pinned)
+    except DeviceError as exc:
+        problem = str(exc)
+        if device.startswith("cuda"):  # pinned: torch now sees that GPU alone, or nothing
+            problem = f"got {device!r}, but this machine has no such CUDA device."
+        raise SweeperError(f"option '--device': {problem}") from None
+    return pinned
 
 
 def prepare_sweep(
@@ -81,9 +103,11 @@ def run_command(
         help="Start even when the quote (P50) exceeds the remaining budget; "
         "the ledger still refuses each trial that does not fit.",
     ),
+    device: str = DeviceOpt,
 ) -> None:
     """Run (or resume) a study: each trial trains a LoRA, evaluates it with lm-eval, prices it,
     logs it."""
+    device = pin_device(device)
     loaded, storage_url, tracking = prepare_sweep(study, storage, tracking_uri, no_mlflow, verbose)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -140,6 +164,7 @@ def run_command(
             baseline=not no_baseline,
             on_trial=on_trial,
             on_status=on_status,
+            device=device,
         )
     states = ", ".join(f"{v} {k.lower()}" for k, v in sorted(summary.states.items()))
     console.print(

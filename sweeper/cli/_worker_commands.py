@@ -10,10 +10,12 @@ import typer
 
 from sweeper.cli._apps import app
 from sweeper.cli._study_commands import (
+    DeviceOpt,
     StorageOpt,
     StudyArg,
     TrackingOpt,
     console,
+    pin_device,
     prepare_sweep,
     refuse_over_budget,
 )
@@ -60,13 +62,16 @@ def worker_command(
         help="Start even when the quote (P50) of the trials still to run exceeds the remaining "
         "budget; the ledger still refuses each trial that does not fit.",
     ),
+    device: str = DeviceOpt,
 ) -> None:
     """Join a study (creating it if absent) and take trials until it has --total finished ones.
 
     Start one on each machine with the same --storage (PostgreSQL) and --tracking-uri. Running
     trials send heartbeats (SWEEPER_HEARTBEAT_INTERVAL_S, default 30 s); a trial silent for
     SWEEPER_HEARTBEAT_GRACE_S (default 120 s) is failed and queued again for the next worker.
+    On a machine with several GPUs, start one worker per GPU with --device cuda:N.
     """
+    device = pin_device(device)
     loaded, storage_url, tracking = prepare_sweep(study, storage, tracking_uri, no_mlflow, verbose)
     from sweeper.runner import run_sweep
 
@@ -93,6 +98,7 @@ def worker_command(
         baseline=not no_baseline,
         on_trial=on_trial,
         on_status=lambda msg: console.print(f"[dim]{msg}[/]"),
+        device=device,
     )
     states = ", ".join(f"{v} {k.lower()}" for k, v in sorted(summary.states.items()))
     console.print(

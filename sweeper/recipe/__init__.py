@@ -27,6 +27,7 @@ from sweeper.recipe._objective import (
 from sweeper.recipe._pipeline import (
     LoraJob,
     MergeStep,
+    ModelLoad,
     Recipe,
     RecipeResult,
     recipe_keys,
@@ -45,6 +46,7 @@ __all__ = [
     "CacheResult",
     "LoraJob",
     "MergeStep",
+    "ModelLoad",
     "Recipe",
     "RecipeObjective",
     "RecipeResult",

@@ -24,7 +24,14 @@ from sweeper.hardware_probe import machine_name
 from sweeper.provenance import provenance_tags
 from sweeper.recipe._cache import WorkCache
 from sweeper.recipe._constraints import ATTR_CONSTRAINTS, constraint_values, feasible
-from sweeper.recipe._pipeline import LoraJob, MergeStep, Recipe, RecipeResult, run_recipe
+from sweeper.recipe._pipeline import (
+    LoraJob,
+    MergeStep,
+    ModelLoad,
+    Recipe,
+    RecipeResult,
+    run_recipe,
+)
 from sweeper.search import LoraSettings, RecipeSettings, lora_settings, recipe_settings, suggest
 from sweeper.study import LoadedStudy
 from sweeper.tracking import Tracker
@@ -68,6 +75,7 @@ class RecipeObjective:
         parent_run_id: str | None,
         model_path: str,
         cache: WorkCache,
+        load: ModelLoad | None = None,
     ) -> None:
         self.loaded = loaded
         self.ctx = ctx
@@ -75,6 +83,7 @@ class RecipeObjective:
         self.parent_run_id = parent_run_id
         self.model_path = model_path
         self.cache = cache
+        self.load = load or ModelLoad()  # device and dtype: decided once by run_sweep
         self.hw = trial_hardware_price(loaded.spec, ctx)
         self.base_tags = provenance_tags(loaded.sha256, loaded.spec.seed, ctx.provenance())
         # Serving depends only on the weight dtype for a given study and catalog: price each once.
@@ -82,15 +91,30 @@ class RecipeObjective:
 
     # --- the recipe of a trial ----------------------------------------------------------------
 
-    def lora_job(self, name: str, train_file: Path, s: LoraSettings) -> LoraJob:
+    def lora_job(
+        self,
+        name: str,
+        train_file: Path,
+        s: LoraSettings,
+        *,
+        own_data: bool = False,
+        train_quantization: str = "none",
+    ) -> LoraJob:
+        """A LoRA job; ``own_data`` applies the study's ``data.format`` and ``data.fields``."""
         from objectives import LoraTrainConfig
+        from objectives.target_modules import TARGET_MODULE_PRESETS
 
         spec = self.loaded.spec
         config = LoraTrainConfig(
             r=s.r,
             alpha=s.alpha,
             learning_rate=s.learning_rate,
-            target_modules=s.target_modules,
+            # a preset is resolved against the model's own module names when it trains
+            target_modules=(
+                s.target_modules_label
+                if s.target_modules_label in TARGET_MODULE_PRESETS
+                else s.target_modules
+            ),
             max_steps=s.epochs * spec.training.steps_per_epoch,
             batch_size=spec.training.batch_size,
             seq_len=spec.training.seq_len,
@@ -99,8 +123,18 @@ class RecipeObjective:
             seed=spec.seed,
             lora_dropout=s.dropout,
             warmup_ratio=spec.training.warmup_ratio,
+            grad_accum=spec.training.grad_accum,
+            gradient_checkpointing=spec.training.gradient_checkpointing,
         )
-        return LoraJob(name, Path(train_file), config)
+        data = spec.data
+        return LoraJob(
+            name,
+            Path(train_file),
+            config,
+            data_format=data.format if own_data else None,
+            data_fields=tuple(sorted(data.fields.items())) if own_data else (),
+            quantization=train_quantization,
+        )
 
     def recipe(self, settings: RecipeSettings) -> Recipe:
         from sweeper.study._load import resolve_partner_path, resolve_partner_train
@@ -124,13 +158,20 @@ class RecipeObjective:
             )
         return Recipe(
             base_model=self.model_path,
-            lora=self.lora_job("lora", self.loaded.train_file, settings.lora),
+            lora=self.lora_job(
+                "lora",
+                self.loaded.train_file,
+                settings.lora,
+                own_data=True,
+                train_quantization=settings.train_quantization,
+            ),
             partners=tuple(partners),
             merge=merge,
             quantization=settings.quantization,
             tasks=tuple(spec.eval.tasks.values()),
             eval_limit=spec.eval.limit,
             eval_batch_size=spec.eval.batch_size,
+            load=self.load,
         )
 
     # --- one trial ----------------------------------------------------------------------------
@@ -180,8 +221,10 @@ class RecipeObjective:
             raise optuna.TrialPruned(reason)
 
         from objectives import measure_resources, release_memory
+        from objectives.device import peak_gpu_memory_bytes, reset_peak_gpu_memory
 
         recipe = self.recipe(settings)
+        reset_peak_gpu_memory(self.load.device)
         try:
             with measure_resources() as usage:
                 try:
@@ -213,6 +256,9 @@ class RecipeObjective:
         metrics = score_metrics(spec.eval.tasks, result.scores)
         metrics.update(self._measured(result, wall))
         metrics["peak_memory_bytes"] = float(usage.peak_memory_bytes)
+        peak_gpu = peak_gpu_memory_bytes(self.load.device)
+        if peak_gpu is not None:
+            metrics["peak_gpu_memory_bytes"] = float(peak_gpu)
         metrics.update(projected)
         metrics["train_memory_gib_projected"] = fit.need_gib_per_gpu
         if serving is not None:
@@ -324,7 +370,13 @@ class RecipeObjective:
             "max_steps": settings.lora.epochs * spec.training.steps_per_epoch,
             "batch_size": spec.training.batch_size,
             "seq_len": spec.training.seq_len,
+            "grad_accum": spec.training.grad_accum,
+            "gradient_checkpointing": spec.training.gradient_checkpointing,
             "model": spec.model.path,
+            "model_dtype": self.load.dtype,
+            "trust_remote_code": spec.model.trust_remote_code,
+            "device": self.load.device,
+            "data_format": self.loaded.train_format,
             "trial_hardware": self.hw.name,
             "trial_eur_per_hour": round(self.hw.eur_per_hour, 6),
             "target_instance": projection.target_instance,
@@ -334,6 +386,8 @@ class RecipeObjective:
             "projection_params": projection.target_params,
             "projection_tokens": projection.target_tokens,
         }
+        if spec.model.revision is not None:
+            params["model_revision"] = spec.model.revision
         if settings.merges and spec.merge is not None:
             params["merge_partners"] = ",".join(p.name for p in spec.merge.partners)
         if serving is not None:

@@ -1,8 +1,11 @@
 """One recipe, step by step: LoRA -> optional merge -> quantize -> evaluate, reusing cached work.
 
-Each step is a function of its inputs only. Trained adapters and evaluation results are cached by
-a hash of those inputs (``WorkCache``); merged and quantized models are rebuilt when needed (a
-merge takes seconds, and a merged model is as large as the base model).
+Every step runs on the trial's device (``ModelLoad.device``, decided once by
+``objectives.device``): training, the merge, the quantization and every evaluation; no model is
+moved to another device mid-trial. Each step is a function of its inputs only. Trained adapters
+and evaluation results are cached by a hash of those inputs (``WorkCache``); merged and quantized
+models are rebuilt when needed (a merge takes seconds, and a merged model is as large as the base
+model).
 """
 
 from __future__ import annotations
@@ -20,21 +23,66 @@ from sweeper.study._schema import DENSITY_METHODS
 
 
 @dataclass(frozen=True)
+class ModelLoad:
+    """How a trial loads its base model: on which device, in which torch dtype, from where."""
+
+    device: str = "cpu"
+    dtype: str = "float32"  # a torch dtype name (objectives.device.resolve_dtype)
+    revision: str | None = None
+    trust_remote_code: bool = False
+
+    def identity(self) -> dict[str, Any]:
+        """What changes the weights a step computes (the device does not), for cache keys;
+        defaults are left out so that keys made before these options existed stay valid."""
+        out: dict[str, Any] = {}
+        if self.dtype != "float32":
+            out["dtype"] = self.dtype
+        if self.revision is not None:
+            out["revision"] = self.revision
+        return out
+
+
+#: LoraTrainConfig fields whose default leaves the trained adapter as it was before they existed.
+_NEUTRAL_DEFAULTS: dict[str, Any] = {"grad_accum": 1, "gradient_checkpointing": False}
+
+
+@dataclass(frozen=True)
 class LoraJob:
     """A LoRA fine-tune: everything that determines the adapter it produces."""
 
     name: str
-    train_file: Path
+    train_file: Path  # a JSONL file or a datasets.save_to_disk folder
     config: Any  # objectives.LoraTrainConfig
+    data_format: str | None = None  # None: detected from the first record
+    data_fields: tuple[tuple[str, str], ...] = ()  # logical field -> the file's key
+    quantization: str = "none"  # the base model while training: none, or nf4 (QLoRA)
 
-    def inputs(self, model_fingerprint: str) -> dict[str, Any]:
+    def inputs(self, model_fingerprint: str, load: ModelLoad | None = None) -> dict[str, Any]:
         cfg = asdict(self.config)
         cfg.pop("train_task", None)  # the examples come from train_file
-        return {
+        for name, default in _NEUTRAL_DEFAULTS.items():
+            if cfg.get(name) == default:
+                cfg.pop(name)
+        out = {
             "model": model_fingerprint,
             "train_file_sha256": file_sha256(self.train_file),
             "config": cfg,
         }
+        if self.data_format is not None or self.data_fields:
+            out["data"] = {"format": self.data_format, "fields": dict(self.data_fields)}
+        if self.quantization != "none":
+            out["quantization"] = self.quantization
+        if load is not None and load.identity():
+            out["load"] = load.identity()
+        return out
+
+    def examples(self) -> Any:
+        from objectives.train_data import load_train_data
+
+        data = load_train_data(
+            self.train_file, format=self.data_format, fields=dict(self.data_fields)
+        )
+        return data.examples
 
 
 @dataclass(frozen=True)
@@ -58,6 +106,7 @@ class Recipe:
     tasks: tuple[str, ...]
     eval_limit: int | None
     eval_batch_size: int
+    load: ModelLoad = field(default_factory=ModelLoad)
 
 
 @dataclass
@@ -97,7 +146,15 @@ class RecipeResult:
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """SHA-256 of a file, or of a folder's files (names and contents, in sorted order)."""
+    path = Path(path)
+    if not path.is_dir():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for item in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(item.relative_to(path)).encode() + b"\0")
+        digest.update(hashlib.sha256(item.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def model_fingerprint(model_dir: str) -> str:
@@ -114,12 +171,12 @@ def model_fingerprint(model_dir: str) -> str:
 def recipe_keys(recipe: Recipe) -> dict[str, str]:
     """The cache keys of every step (computed without running anything)."""
     base = model_fingerprint(recipe.base_model)
-    keys = {"lora": cache_key("lora", recipe.lora.inputs(base))}
+    keys = {"lora": cache_key("lora", recipe.lora.inputs(base, recipe.load))}
     partner_keys = []
     if recipe.merge is not None:
         for partner in recipe.partners:
             if isinstance(partner, LoraJob):
-                k = cache_key("lora", partner.inputs(base))
+                k = cache_key("lora", partner.inputs(base, recipe.load))
                 keys[f"lora.{partner.name}"] = k
             else:
                 k = model_fingerprint(str(partner))
@@ -134,7 +191,8 @@ def recipe_keys(recipe: Recipe) -> dict[str, str]:
             "quantization": recipe.quantization,
             "tasks": list(recipe.tasks),
             "limit": recipe.eval_limit,
-        },
+        }
+        | ({"load": recipe.load.identity()} if recipe.load.identity() else {}),
     )
     return keys
 
@@ -154,16 +212,14 @@ def run_recipe(recipe: Recipe, cache: WorkCache, *, trainer_callbacks: Any = Non
 
     def build_eval(folder: Path) -> dict[str, Any]:
         adapters = {}
-        lora = _train_cached(
-            recipe.lora, base, recipe.base_model, cache, "lora", result, trainer_callbacks
-        )
+        lora = _train_cached(recipe.lora, base, recipe, cache, "lora", result, trainer_callbacks)
         adapters["lora"] = lora
         partner_models: list[tuple[str, Path | None]] = []
         if recipe.merge is not None:
             for partner in recipe.partners:
                 if isinstance(partner, LoraJob):
                     step = f"lora.{partner.name}"
-                    got = _train_cached(partner, base, recipe.base_model, cache, step, result, None)
+                    got = _train_cached(partner, base, recipe, cache, step, result, None)
                     partner_models.append((recipe.base_model, got.path))
                 else:
                     partner_models.append((str(partner), None))
@@ -179,7 +235,7 @@ def run_recipe(recipe: Recipe, cache: WorkCache, *, trainer_callbacks: Any = Non
             list(recipe.tasks),
             limit=recipe.eval_limit,
             batch_size=recipe.eval_batch_size,
-            device="cpu",
+            device=recipe.load.device,
         )
         result.eval_seconds = time.perf_counter() - started
         result.scores = scores
@@ -220,22 +276,21 @@ def run_recipe(recipe: Recipe, cache: WorkCache, *, trainer_callbacks: Any = Non
 def _train_cached(
     job: LoraJob,
     base_fingerprint: str,
-    base_model: str,
+    recipe: Recipe,
     cache: WorkCache,
     step: str,
     result: RecipeResult,
     trainer_callbacks: Any,
 ) -> CacheResult:
     def build(folder: Path) -> dict[str, Any]:
-        from objectives import load_model, train_lora
-        from objectives.task_data import read_examples_file
+        from objectives import train_lora
 
-        model, tokenizer = load_model(base_model)
+        model, tokenizer = _load(recipe, quantization=job.quantization)
         peft_model, train = train_lora(
             model,
             tokenizer,
             job.config,
-            examples=read_examples_file(job.train_file),
+            examples=job.examples(),
             trainer_callbacks=tuple(trainer_callbacks(tokenizer)) if trainer_callbacks else (),
         )
         peft_model.save_pretrained(str(folder))
@@ -248,7 +303,7 @@ def _train_cached(
         }
 
     started = time.perf_counter()
-    got = cache.get_or_build("lora", job.inputs(base_fingerprint), build)
+    got = cache.get_or_build("lora", job.inputs(base_fingerprint, recipe.load), build)
     seconds = time.perf_counter() - started
     result.steps.append(
         StepRecord(step, got.key, got.hit, seconds, got.build_seconds if got.hit else 0.0)
@@ -267,13 +322,12 @@ def _build_model(
     result: RecipeResult,
 ) -> tuple[Any, Any]:
     """The model to evaluate: base + LoRA (merged in), or a mergekit merge; then quantized."""
-    from objectives import load_model
     from objectives.quantize import load_quantized, quantize_model
 
     if recipe.merge is None:
         from peft import PeftModel
 
-        model, tokenizer = load_model(recipe.base_model)
+        model, tokenizer = _load(recipe)
         model = PeftModel.from_pretrained(model, str(lora_dir)).merge_and_unload()
         started = time.perf_counter()
         quantized = quantize_model(model, recipe.quantization)
@@ -300,14 +354,18 @@ def _build_model(
     )
     work = Path(tempfile.mkdtemp(prefix="sweeper-merge-"))
     try:
-        merged = merge_models(config, work / "merged")
+        merged = merge_models(config, work / "merged", device=recipe.load.device)
         result.merge_seconds = merged.seconds
         started = time.perf_counter()
-        quantized = load_quantized(merged.out_dir, recipe.quantization)
+        quantized = load_quantized(merged.out_dir, recipe.quantization, device=recipe.load.device)
         result.quantize_seconds = time.perf_counter() - started
         from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(recipe.base_model)
+        tokenizer = AutoTokenizer.from_pretrained(
+            recipe.base_model,
+            revision=recipe.load.revision,
+            trust_remote_code=recipe.load.trust_remote_code,
+        )
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         return quantized.model, tokenizer
@@ -315,3 +373,17 @@ def _build_model(
         # The merged folder is as large as the base model: never kept. (On POSIX, weights that
         # are still memory-mapped stay readable after the files are unlinked.)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _load(recipe: Recipe, *, quantization: str = "none") -> tuple[Any, Any]:
+    """The base model and tokenizer as the recipe's ``load`` says, on the trial's device."""
+    from objectives import load_model
+
+    return load_model(
+        recipe.base_model,
+        device=recipe.load.device,
+        dtype=recipe.load.dtype,
+        revision=recipe.load.revision,
+        trust_remote_code=recipe.load.trust_remote_code,
+        quantization=quantization,
+    )

@@ -7,6 +7,9 @@ the rule is Optuna's median rule applied to that metric: at a checkpoint, a tria
 intermediate value is worse than the median of the values that earlier finished trials reported
 at the same checkpoint is stopped. Intermediate values are kept in each trial's user attributes
 (``intermediate``), so every worker sharing the storage sees them.
+
+The intermediate evaluation scores the model being trained where it is (on the trial's GPU when
+there is one): nothing is moved to the CPU and back mid-training.
 """
 
 from __future__ import annotations
@@ -76,7 +79,10 @@ def intermediate_eval_callback(
                 return
             from objectives import evaluate
 
-            scores = evaluate(model, self.tokenizer, [task], limit=limit, batch_size=batch_size)
+            # device=None: evaluated on the device it trains on, never moved
+            scores = evaluate(
+                model, self.tokenizer, [task], limit=limit, batch_size=batch_size, device=None
+            )
             model.train()
             value = float(scores[task].value)
             self.values[str(step)] = value

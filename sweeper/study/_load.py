@@ -28,6 +28,8 @@ class LoadedStudy:
     path: Path
     sha256: str
     train_file: Path
+    train_format: str = "prompt_completion"
+    """The training data's format, as given or detected from its first record."""
 
     @property
     def name(self) -> str:
@@ -90,9 +92,15 @@ def load_study(study: str | Path) -> LoadedStudy:
     except ValidationError as exc:
         raise _to_study_error(path, raw, exc) from None
     train_file = _resolve_data_file(path, "data.train", spec.data.train)
+    train_format = _check_train_data(train_file, spec.data.format, spec.data.fields)
     _check_references(path, spec)
+    _check_model(path, spec)
     return LoadedStudy(
-        spec=spec, path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), train_file=train_file
+        spec=spec,
+        path=path,
+        sha256=hashlib.sha256(raw_bytes).hexdigest(),
+        train_file=train_file,
+        train_format=train_format,
     )
 
 
@@ -115,17 +123,91 @@ def _resolve_data_file(study_path: Path, field: str, value: str) -> Path:
             raise StudyFileError(
                 study_path, field, value, f"no such bundled file; available: {available}"
             ) from None
+    from objectives.train_data import is_dataset_folder
+
     candidate = Path(value)
     if not candidate.is_absolute():
         candidate = (study_path.parent / candidate).resolve()
-    if not candidate.is_file():
+    if not (candidate.is_file() or is_dataset_folder(candidate)):
         raise StudyFileError(
             study_path,
             field,
             value,
-            f"no such file ({candidate}); give a JSONL file of prompt/completion pairs",
+            f"no such file ({candidate}); give a JSONL file of training records or a folder "
+            "written by datasets.Dataset.save_to_disk",
         )
     return candidate
+
+
+def _check_train_data(
+    train_file: Path, data_format: str | None, fields: dict[str, str] | None = None
+) -> str:
+    """Read every record of the training data now, so that a bad line stops the study before
+    anything trains; returns the format."""
+    from objectives.train_data import TrainDataError, load_train_data
+
+    try:
+        return load_train_data(train_file, format=data_format, fields=fields).format
+    except TrainDataError as exc:
+        raise StudyFileError(exc.path, exc.field, exc.value, exc.valid) from None
+
+
+def _check_model(path: Path, spec: Study) -> None:
+    """The model's configuration can be read (a hub id offline cannot), and every target-module
+    preset or name of the search space (and of merge partners) exists in it. Builds the model
+    on the meta device from its config: no weights are loaded.
+
+    The bundled model is a Llama, whose module names the presets are written in; it is not
+    checked here (its first use converts it, which takes half a minute).
+    """
+    from objectives import AssetError, TrainConfigError
+    from objectives.assets import model_skeleton
+    from objectives.target_modules import linear_module_paths, resolve_target_modules
+    from sweeper.study._schema import Choices, Fixed
+
+    model = spec.model
+    if model.path.startswith(BUILTIN_PREFIX):
+        return
+    location = _model_location(path, model.path)
+    try:
+        skeleton = model_skeleton(
+            location, revision=model.revision, trust_remote_code=model.trust_remote_code
+        )
+    except AssetError as exc:
+        raise StudyFileError(path, "model.path", model.path, str(exc)) from None
+    linear = linear_module_paths(skeleton)
+    dim = spec.search_space.target_modules
+    values = (
+        list(dim.choices)
+        if isinstance(dim, Choices)
+        else [dim.value]
+        if isinstance(dim, Fixed)
+        else []
+    )
+    checks = [("search_space.target_modules", v) for v in values]
+    if spec.merge is not None:
+        checks += [
+            (f"merge.partners.{i}.lora.target_modules", p.lora.target_modules)
+            for i, p in enumerate(spec.merge.partners)
+            if p.train is not None
+        ]
+    for field, value in checks:
+        try:
+            resolve_target_modules(value, linear)
+        except TrainConfigError as exc:
+            raise StudyFileError(path, field, value, str(exc)) from None
+
+
+def _model_location(study_path: Path, value: str) -> str:
+    """A model folder (as given, else relative to the study file), or the value (a hub id)."""
+    candidate = Path(value).expanduser()
+    if candidate.is_dir():
+        return str(candidate)
+    if not candidate.is_absolute():
+        relative = (study_path.parent / candidate).resolve()
+        if relative.is_dir():
+            return str(relative)
+    return value
 
 
 def _check_references(path: Path, spec: Study) -> None:
@@ -233,7 +315,8 @@ def _check_recipe_references(path: Path, spec: Study, catalog: Any) -> None:
     if spec.merge is not None:
         for i, partner in enumerate(spec.merge.partners):
             if partner.train is not None:
-                _resolve_data_file(path, f"merge.partners.{i}.train", partner.train)
+                partner_file = _resolve_data_file(path, f"merge.partners.{i}.train", partner.train)
+                _check_train_data(partner_file, None)
             elif partner.path is not None:
                 folder = Path(partner.path)
                 if not folder.is_absolute():

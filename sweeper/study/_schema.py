@@ -12,6 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from objectives.assets import TRAIN_QUANTIZATIONS
+from objectives.device import MODEL_DTYPES, ModelDtype
+from objectives.target_modules import TARGET_MODULE_PRESETS
+from objectives.train_data import TRAIN_FORMATS
 from sweeper.metrics import COST_METRICS, SERVING_METRICS, Direction
 
 PricingModel = Literal["on_demand", "spot", "reserved_1y", "reserved_3y"]
@@ -24,13 +28,8 @@ MERGE_METHODS: tuple[str, ...] = ("none", "linear", "slerp", "ties", "dare_ties"
 #: Merge methods that trim task vectors and so take a ``merge_density``.
 DENSITY_METHODS: tuple[str, ...] = ("ties", "dare_ties", "dare_linear")
 
-#: Named sets of LoRA target modules (Llama-style module names). A list of module names also works.
-TARGET_MODULE_PRESETS: dict[str, list[str] | str] = {
-    "q_v": ["q_proj", "v_proj"],
-    "attention": ["q_proj", "k_proj", "v_proj", "o_proj"],
-    "mlp": ["gate_proj", "up_proj", "down_proj"],
-    "all_linear": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-}
+# TARGET_MODULE_PRESETS (objectives.target_modules): named sets of LoRA target modules, written in
+# Llama's names and resolved against each model's own module names. A list of names also works.
 
 
 class _Strict(BaseModel):
@@ -94,6 +93,8 @@ SEARCHABLE: dict[str, str] = {
     "merge_density": "fraction of each task vector kept, in (0, 1]; sampled only for "
     f"{', '.join(DENSITY_METHODS)}",
     "quantization": f"weights served at: {', '.join(QUANT_LEVELS)}",
+    "train_quantization": "the base model while the LoRA trains: none (model.dtype) or nf4 "
+    "(QLoRA, 4-bit NF4 through bitsandbytes; CUDA only)",
     "target_instance": "the catalog instance full-scale training is priced on (overrides "
     "hardware.target.instance)",
     "target_pricing": f"its pricing model: {', '.join(PRICING_MODELS)}",
@@ -133,6 +134,7 @@ class SearchSpace(_Strict):
     merge_weight: Dimension = Field(default_factory=lambda: Fixed(value=0.5))
     merge_density: Dimension = Field(default_factory=lambda: Fixed(value=1.0))
     quantization: Dimension = Field(default_factory=lambda: Fixed(value="fp32"))
+    train_quantization: Dimension = Field(default_factory=lambda: Fixed(value="none"))
     target_instance: Dimension | None = None
     target_pricing: Dimension | None = None
 
@@ -184,7 +186,7 @@ class SearchSpace(_Strict):
                 raise ValueError(f"{info.field_name} must be in (0, 1], but got {v!r}")
         return dim
 
-    @field_validator("merge_method", "quantization", "target_pricing")
+    @field_validator("merge_method", "quantization", "train_quantization", "target_pricing")
     @classmethod
     def _named_choice(cls, dim: Dimension | None, info: Any) -> Dimension | None:
         if dim is None:
@@ -192,6 +194,7 @@ class SearchSpace(_Strict):
         valid = {
             "merge_method": MERGE_METHODS,
             "quantization": QUANT_LEVELS,
+            "train_quantization": TRAIN_QUANTIZATIONS,
             "target_pricing": PRICING_MODELS,
         }[info.field_name]
         if isinstance(dim, Range):
@@ -292,14 +295,69 @@ class ModelSection(_Strict):
             "A local model folder, a hub id, or 'builtin:smollm2-135m-instruct' (bundled, offline)."
         ),
     )
+    dtype: ModelDtype = Field(
+        "auto",
+        description="Weights and compute dtype: auto (bf16 on a GPU that supports it, fp32 on "
+        "CPU), bf16, fp16 (CUDA only) or fp32. On a GPU, training uses mixed precision to match.",
+    )
+    revision: str | None = Field(
+        None, min_length=1, description="A hub revision (branch, tag or commit) of `path`."
+    )
+    trust_remote_code: bool = Field(
+        False,
+        description="Run the model repository's own Python code (needed by some architectures). "
+        "Logged with every trial.",
+    )
+
+    @field_validator("dtype", mode="before")
+    @classmethod
+    def _dtype(cls, v: Any) -> Any:
+        if v not in MODEL_DTYPES:
+            raise ValueError(f"unknown model dtype {v!r}; valid: {', '.join(MODEL_DTYPES)}")
+        return v
 
 
 class DataSection(_Strict):
     train: str = Field(
         description=(
-            "Training JSONL (prompt/completion). Relative to the study file, or 'builtin:NAME'."
+            "Training data: a JSONL file (prompt/completion, chat messages, alpaca or text "
+            "records) or a datasets.save_to_disk folder. Relative to the study file, or "
+            "'builtin:NAME'."
         )
     )
+    format: str | None = Field(
+        None,
+        description=f"The records' format: {', '.join(TRAIN_FORMATS)} (default: detected from "
+        "the first record).",
+    )
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="The file's own key names for the format's fields, e.g. "
+        "{prompt: question, completion: answer}.",
+    )
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, v: str | None) -> str | None:
+        if v is not None and v not in TRAIN_FORMATS:
+            raise ValueError(f"unknown data format {v!r}; valid: {', '.join(TRAIN_FORMATS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> DataSection:
+        formats = [TRAIN_FORMATS[self.format]] if self.format else list(TRAIN_FORMATS.values())
+        known = sorted({name for fmt in formats for name in fmt.all_fields})
+        for name, key in self.fields.items():
+            if name not in known:
+                raise _FieldError(
+                    f"data.fields.{name}",
+                    name,
+                    f"not a field of format {self.format or 'any format'}; valid: "
+                    + ", ".join(known),
+                )
+            if not key:
+                raise _FieldError(f"data.fields.{name}", key, "a non-empty key name")
+        return self
 
 
 class EvalSection(_Strict):
@@ -329,11 +387,20 @@ class TrainingSection(_Strict):
     steps_per_epoch: int = Field(
         20, gt=0, description="Optimizer steps per epoch on the trial hardware."
     )
-    batch_size: int = Field(4, gt=0)
+    batch_size: int = Field(4, gt=0, description="Examples per forward pass (micro-batch).")
     seq_len: int = Field(
         160, ge=16, description="Maximum tokens per training example (chat template included)."
     )
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    grad_accum: int = Field(
+        1,
+        gt=0,
+        description="Micro-batches accumulated per optimizer step: each step learns from "
+        "batch_size x grad_accum examples.",
+    )
+    gradient_checkpointing: bool = Field(
+        False, description="Recompute activations in the backward pass: less memory, more time."
+    )
 
 
 class ObjectiveSpec(_Strict):

@@ -14,6 +14,7 @@ RATIO_LINES = {
     "bench_estimate": r"^ratio \(calibrated/measured\): \d+/\d+ case\(s\) within \+-25%",
     "bench_scale": r"^ratio \(3 workers / 1 worker, trials per minute\): (\d|skipped)",
     "bench_throughput": r"^ratio \(ours / plain, median tokens per second\): \d",
+    "gpu_check": r"^ratio \(measured / predicted tokens per second\): ",
 }
 
 
