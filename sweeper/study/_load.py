@@ -7,6 +7,8 @@ value and what is valid. The CLI prints it as one line and exits with code 2.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from sweeper.errors import StudyFileError
 from sweeper.study._schema import Study, _clean, _FieldError
+from sweeper.study._yaml import load_yaml
 
 BUILTIN_PREFIX = "builtin:"
 
@@ -72,15 +75,19 @@ def load_study(study: str | Path) -> LoadedStudy:
     """Read, validate and resolve a study file. Raises ``StudyFileError`` with the field at
     fault."""
     path = resolve_study_path(study)
-    raw_bytes = path.read_bytes()
     try:
-        raw = yaml.safe_load(raw_bytes)
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise StudyFileError(
+            path, "(file)", str(study), f"cannot read it: {exc.strerror}"
+        ) from None
+    try:
+        raw = load_yaml(raw_bytes)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown position)"
-        raise StudyFileError(
-            path, "(YAML syntax)", where, f"not valid YAML: {getattr(exc, 'problem', exc)}"
-        ) from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise StudyFileError(path, "(YAML)", where, f"not a usable study file: {problem}") from None
     if not isinstance(raw, dict):
         raise StudyFileError(
             path, "(top level)", raw, "a mapping of study fields (name, data, eval, ...)"
@@ -90,6 +97,8 @@ def load_study(study: str | Path) -> LoadedStudy:
     except ValidationError as exc:
         raise _to_study_error(path, raw, exc) from None
     train_file = _resolve_data_file(path, "data.train", spec.data.train)
+    _check_training_file(path, "data.train", spec.data.train, train_file)
+    _check_model(path, spec.model.path)
     _check_references(path, spec)
     return LoadedStudy(
         spec=spec, path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), train_file=train_file
@@ -126,6 +135,74 @@ def _resolve_data_file(study_path: Path, field: str, value: str) -> Path:
             f"no such file ({candidate}); give a JSONL file of prompt/completion pairs",
         )
     return candidate
+
+
+def _check_training_file(study_path: Path, field: str, value: str, train_file: Path) -> None:
+    """The training file holds prompt/completion rows (else every trial would fail on it)."""
+    from objectives import ObjectiveError
+    from objectives.task_data import read_examples_file
+
+    try:
+        read_examples_file(train_file)
+    except ObjectiveError as exc:
+        raise StudyFileError(
+            study_path, field, value, f"not a usable training file: {exc}"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StudyFileError(
+            study_path, field, value, f"not a readable UTF-8 JSONL file: {type(exc).__name__}"
+        ) from None
+
+
+#: A Hugging Face hub id: ``name`` or ``owner/name``.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.\-]{0,95})?$")
+
+
+def _check_model(study_path: Path, spec: str) -> None:
+    """``model.path`` is the bundled model, a model folder with ``config.json``, or a hub id (one
+    that is in the local cache when the hub is offline), so the baseline does not fail on it."""
+    from objectives.assets import BUILTIN_MODEL_SPEC
+
+    field = "model.path"
+    if spec.startswith(BUILTIN_PREFIX):
+        if spec != BUILTIN_MODEL_SPEC:
+            raise StudyFileError(
+                study_path, field, spec, f"unknown bundled model; available: {BUILTIN_MODEL_SPEC}"
+            )
+        return
+    folder = Path(spec).expanduser()
+    if folder.is_dir():
+        if not (folder / "config.json").is_file():
+            raise StudyFileError(
+                study_path, field, spec, f"the folder {folder} has no config.json: not a model"
+            )
+        return
+    if not _HUB_ID.match(spec) or spec.startswith((".", "~")):
+        raise StudyFileError(
+            study_path,
+            field,
+            spec,
+            f"no such model folder ({folder.resolve()}; relative to the working directory); give "
+            f"a folder with config.json, a hub id, or {BUILTIN_MODEL_SPEC}",
+        )
+    if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false") and not _in_hub_cache(spec):
+        raise StudyFileError(
+            study_path,
+            field,
+            spec,
+            "neither a model folder nor a hub id in the local Hugging Face cache, and "
+            "HF_HUB_OFFLINE is set; give a folder with config.json or "
+            f"{BUILTIN_MODEL_SPEC}",
+        )
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except Exception:  # an id the hub library rejects is not in the cache either
+        return False
 
 
 def _check_references(path: Path, spec: Study) -> None:
@@ -233,7 +310,9 @@ def _check_recipe_references(path: Path, spec: Study, catalog: Any) -> None:
     if spec.merge is not None:
         for i, partner in enumerate(spec.merge.partners):
             if partner.train is not None:
-                _resolve_data_file(path, f"merge.partners.{i}.train", partner.train)
+                field = f"merge.partners.{i}.train"
+                train = _resolve_data_file(path, field, partner.train)
+                _check_training_file(path, field, partner.train, train)
             elif partner.path is not None:
                 folder = Path(partner.path)
                 if not folder.is_absolute():
