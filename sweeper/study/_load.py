@@ -60,10 +60,10 @@ def builtin_studies_dir() -> Path:
 def resolve_study_path(study: str | Path) -> Path:
     """A path to a YAML file, or the name of a bundled study (``demo``)."""
     path = Path(study)
-    if path.exists():
+    if _is_file(path):
         return path
     bundled = builtin_studies_dir() / f"{study}.yaml"
-    if not path.suffix and bundled.exists():
+    if not path.suffix and _is_file(bundled):
         return bundled
     available = sorted(p.stem for p in builtin_studies_dir().glob("*.yaml"))
     raise StudyFileError(
@@ -126,8 +126,8 @@ def _resolve_data_file(study_path: Path, field: str, value: str) -> Path:
             ) from None
     candidate = Path(value)
     if not candidate.is_absolute():
-        candidate = (study_path.parent / candidate).resolve()
-    if not candidate.is_file():
+        candidate = _resolved(study_path.parent / candidate)
+    if not _is_file(candidate):
         raise StudyFileError(
             study_path,
             field,
@@ -137,11 +137,45 @@ def _resolve_data_file(study_path: Path, field: str, value: str) -> Path:
     return candidate
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for a name the OS cannot even look up (too long, a NUL byte)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, or the path as given where the OS refuses to look it up."""
+    try:
+        return path.resolve()
+    except (OSError, ValueError, RuntimeError):
+        return path
+
+
+def _expanded(spec: str) -> Path:
+    """``~`` expanded when it can be (``~nobody`` stays as written)."""
+    try:
+        return Path(spec).expanduser()
+    except RuntimeError:
+        return Path(spec)
+
+
 def _check_training_file(study_path: Path, field: str, value: str, train_file: Path) -> None:
-    """The training file holds prompt/completion rows (else every trial would fail on it)."""
+    """The training file holds prompt/completion rows (else every trial would fail on it).
+    Bundled files are the project's own, checked by its tests."""
     from objectives import ObjectiveError
     from objectives.task_data import read_examples_file
 
+    if value.startswith(BUILTIN_PREFIX):
+        return
     try:
         read_examples_file(train_file)
     except ObjectiveError as exc:
@@ -170,9 +204,9 @@ def _check_model(study_path: Path, spec: str) -> None:
                 study_path, field, spec, f"unknown bundled model; available: {BUILTIN_MODEL_SPEC}"
             )
         return
-    folder = Path(spec).expanduser()
-    if folder.is_dir():
-        if not (folder / "config.json").is_file():
+    folder = _expanded(spec)
+    if _is_dir(folder):
+        if not _is_file(folder / "config.json"):
             raise StudyFileError(
                 study_path, field, spec, f"the folder {folder} has no config.json: not a model"
             )
@@ -182,7 +216,7 @@ def _check_model(study_path: Path, spec: str) -> None:
             study_path,
             field,
             spec,
-            f"no such model folder ({folder.resolve()}; relative to the working directory); give "
+            f"no such model folder ({_resolved(folder)}; relative to the working directory); give "
             f"a folder with config.json, a hub id, or {BUILTIN_MODEL_SPEC}",
         )
     if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false") and not _in_hub_cache(spec):
@@ -316,8 +350,8 @@ def _check_recipe_references(path: Path, spec: Study, catalog: Any) -> None:
             elif partner.path is not None:
                 folder = Path(partner.path)
                 if not folder.is_absolute():
-                    folder = (path.parent / folder).resolve()
-                if not (folder / "config.json").is_file():
+                    folder = _resolved(path.parent / folder)
+                if not _is_file(folder / "config.json"):
                     raise StudyFileError(
                         path,
                         f"merge.partners.{i}.path",
