@@ -70,12 +70,12 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
             # (PostgreSQL: "duplicate key ... pg_type"); the loser finds them on the next try.
             if attempt + 1 == SCHEMA_RACE_ATTEMPTS:
                 raise StorageError(
-                    f"cannot open the study storage {redact_url(url)!r}: {scrub(str(exc), url)}"
+                    f"cannot open the study storage {redact_url(url)!r}: {_reason(exc, url)}"
                 ) from None
             time.sleep(0.5 * (attempt + 1))
         except Exception as exc:
             raise StorageError(
-                f"cannot open the study storage {redact_url(url)!r}: {scrub(str(exc), url)}"
+                f"cannot open the study storage {redact_url(url)!r}: {_reason(exc, url)}"
             ) from None
     raise AssertionError("unreachable")
 
@@ -207,7 +207,7 @@ class Claims:
             raise
         except Exception as exc:
             raise StorageError(
-                f"cannot open the claims table in {self._where!r}: {scrub(str(exc), storage_url)}"
+                f"cannot open the claims table in {self._where!r}: {_reason(exc, storage_url)}"
             ) from None
 
     @staticmethod
@@ -257,3 +257,11 @@ class Claims:
         )
         with self._engine.begin() as conn:
             return conn.execute(statement).rowcount == 1
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """The driver's own message (not SQLAlchemy's wrapper with its help link), on one line and
+    without the URL's secrets."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return scrub("; ".join(lines) or type(cause).__name__, url)

@@ -36,6 +36,9 @@ HTTP_RETRY_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
 }
+#: MLflow prints "View run ... at: URL" after each run, with the tracking URI as given: a password
+#: in it would be printed. The sweeper turns that off for such a URI (its own lines are redacted).
+SUPPRESS_URL_PRINTING_ENV = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
 RETRY_AFTER_ENV = "SWEEPER_MLFLOW_RETRY_AFTER_S"
 RETRY_AFTER_S = 30.0
 
@@ -88,6 +91,8 @@ class Tracker:
         from mlflow.tracking import MlflowClient
 
         bounded_http_retries()
+        if redact_url(tracking_uri) != tracking_uri:
+            os.environ[SUPPRESS_URL_PRINTING_ENV] = "true"
         self.tracking_uri = tracking_uri
         #: The URI as printed: without its password (``sweeper.redaction``).
         self.where = redact_url(tracking_uri)
