@@ -89,6 +89,11 @@ JUNK = st.one_of(
     st.dictionaries(st.text(max_size=8), st.integers(), max_size=3),
 )
 
+#: Mapping keys: YAML allows any scalar as a key.
+HASHABLE = st.one_of(
+    st.text(max_size=20), st.integers(), st.floats(), st.none(), st.booleans(), st.just("x" * 500)
+)
+
 
 def _bounds(field: Any) -> tuple[float | None, float | None]:
     low = high = None
@@ -135,11 +140,7 @@ def for_annotation(annotation: Any, field: Any = None, depth: int = 0) -> st.Sea
     elif origin is list and args:
         typed = st.lists(for_annotation(args[0], None, depth + 1), max_size=3)
     elif origin is dict and len(args) == 2:
-        typed = st.dictionaries(
-            for_annotation(args[0], None, depth + 1),
-            for_annotation(args[1], None, depth + 1),
-            max_size=3,
-        )
+        typed = st.dictionaries(HASHABLE, for_annotation(args[1], None, depth + 1), max_size=3)
     elif args:  # a union: X | None, Choices | Range | Fixed
         typed = st.one_of(*(for_annotation(a, field, depth) for a in args))
     else:
