@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,7 @@ TRIED: dict[str, int] = {"loaded": 0, "refused": 0}
 @pytest.fixture(scope="module", autouse=True)
 def _report_the_count() -> Iterator[None]:
     yield
+    shutil.rmtree(FOLDER, ignore_errors=True)
     total = TRIED["loaded"] + TRIED["refused"]
     print(
         f"\ngenerated study files tried ({PROFILE} profile): {total} "
