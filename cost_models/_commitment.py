@@ -38,6 +38,9 @@ DEFAULT_PRICE_DECLINE_PER_YEAR = 0.25
 DEFAULT_RESERVED_DISCOUNT_1Y = 0.30
 DEFAULT_RESERVED_DISCOUNT_3Y = 0.50
 HOURS_PER_MONTH = 730.0
+#: The longest horizon compared (20 years): beyond it the price-decline model means nothing, and
+#: the month-by-month sums would run for as long as the horizon is long.
+MAX_HORIZON_MONTHS = 240
 OPTION_LABELS = {
     "on_demand": "On-demand",
     "spot": "Spot",
@@ -365,15 +368,20 @@ def _check_inputs(
 ) -> None:
     if not (math.isfinite(on_demand) and on_demand > 0):
         raise InvalidInputError(f"An on-demand price must be > 0 €/h, but got {on_demand!r}.")
-    if not (isinstance(months, int) and months >= 1):
+    if not (
+        isinstance(months, int)
+        and not isinstance(months, bool)
+        and 1 <= months <= MAX_HORIZON_MONTHS
+    ):
         raise InvalidInputError(
-            f"A horizon must be a whole number of months >= 1, but got {months!r}."
+            f"A horizon must be a whole number of months in 1...{MAX_HORIZON_MONTHS}, but got "
+            f"{months!r}."
         )
-    if not (hours_in_month > 0):
+    if not (math.isfinite(hours_in_month) and hours_in_month > 0):
         raise InvalidInputError(f"Hours in a month must be > 0, but got {hours_in_month!r}.")
-    if not (0 <= hours_per_month <= hours_in_month):
+    if not (0 < hours_per_month <= hours_in_month):
         raise InvalidInputError(
-            f"Hours per month must be between 0 and {hours_in_month:g} (one instance around the "
+            f"Hours per month must be > 0 and at most {hours_in_month:g} (one instance around the "
             f"clock), but got {hours_per_month!r}; compare one instance at a time."
         )
     for name, value in (

@@ -8,6 +8,7 @@ parameters" when only ``--params`` is given, and says so in its name.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -93,8 +94,8 @@ def approximate_shape(params: float, vocab: int = 32_000) -> ModelShape:
     ``layers ≈ hidden / 128``, head_dim 128, full multi-head attention (the largest KV cache, so
     memory is not underestimated) and MLP width 8/3·hidden. Every size grows with ``params``.
     """
-    if not params > 0:
-        raise InvalidInputError(f"A parameter count must be > 0, but got {params!r}.")
+    if not (math.isfinite(params) and params > 0):
+        raise InvalidInputError(f"A parameter count must be finite and > 0, but got {params!r}.")
     hidden = max(64, 64 * round((params * 128 / 12) ** (1 / 3) / 64))
     layers = max(1, round(hidden / 128))
     heads = max(1, hidden // 128)

@@ -20,8 +20,8 @@ class StudyFileError(SweeperError):
         self.field = field
         self.value = value
         self.valid = valid
-        shown = _short_repr(value)
-        super().__init__(f"{self.path}: field '{field}': got {shown}; {valid}")
+        message = f"field '{_bounded(field, 120)}': got {short_repr(value)}; {_bounded(valid, 600)}"
+        super().__init__(f"{self.path}: {message}")
 
 
 class StorageError(SweeperError):
@@ -32,6 +32,13 @@ class TrackingError(SweeperError):
     """The MLflow tracking store cannot be reached or written."""
 
 
-def _short_repr(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters: how an error message quotes a bad value."""
+    return _bounded(repr(value), limit)
+
+
+def _bounded(text: str, limit: int) -> str:
+    """``text`` on one line (control characters escaped) and at most ``limit`` characters."""
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
     return text if len(text) <= limit else text[: limit - 3] + "..."

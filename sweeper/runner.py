@@ -21,6 +21,7 @@ import optuna
 from sweeper.costing import PricingContext, cost_eur_for_seconds, trial_hardware_price
 from sweeper.errors import StudyFileError
 from sweeper.provenance import provenance_tags
+from sweeper.redaction import redact_url
 from sweeper.storage import StopAtTotalTrials, open_storage, open_study
 from sweeper.study import LoadedStudy
 from sweeper.sync import sync_quietly
@@ -198,7 +199,7 @@ def run_sweep(
     ctx = PricingContext.load()
     tracker = parent_id = None
     if tracking_uri is not None:
-        status(f"MLflow: {tracking_uri}")
+        status(f"MLflow: {redact_url(tracking_uri)}")
         try:
             tracker = Tracker(tracking_uri, loaded.name, artifact_root)
             parent_id = tracker.parent_run(

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.pool import NullPool
 
 from sweeper.errors import StorageError
+from sweeper.redaction import redact_url, scrub
 from sweeper.study import LoadedStudy
 
 DEFAULT_STORAGE_DB = "sweeper.db"
@@ -69,11 +70,13 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
             # (PostgreSQL: "duplicate key ... pg_type"); the loser finds them on the next try.
             if attempt + 1 == SCHEMA_RACE_ATTEMPTS:
                 raise StorageError(
-                    f"cannot open the study storage {_redact(url)!r}: {exc}"
-                ) from exc
+                    f"cannot open the study storage {redact_url(url)!r}: {_reason(exc, url)}"
+                ) from None
             time.sleep(0.5 * (attempt + 1))
         except Exception as exc:
-            raise StorageError(f"cannot open the study storage {_redact(url)!r}: {exc}") from exc
+            raise StorageError(
+                f"cannot open the study storage {redact_url(url)!r}: {_reason(exc, url)}"
+            ) from None
     raise AssertionError("unreachable")
 
 
@@ -118,7 +121,7 @@ def load_existing_study(name: str, storage_url: str) -> optuna.Study:
     except KeyError:
         names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
         raise StorageError(
-            f"no study named {name!r} in {_redact(storage_url)}; "
+            f"no study named {name!r} in {redact_url(storage_url)}; "
             f"studies there: {', '.join(names) or 'none'}"
         ) from None
 
@@ -185,7 +188,7 @@ class Claims:
     """
 
     def __init__(self, storage_url: str) -> None:
-        self._where = _redact(storage_url)
+        self._where = redact_url(storage_url)
         try:
             connect_args = {"timeout": 60} if storage_url.startswith("sqlite") else {}
             self._engine = create_engine(storage_url, poolclass=NullPool, connect_args=connect_args)
@@ -203,7 +206,9 @@ class Claims:
         except StorageError:
             raise
         except Exception as exc:
-            raise StorageError(f"cannot open the claims table in {self._where!r}: {exc}") from exc
+            raise StorageError(
+                f"cannot open the claims table in {self._where!r}: {_reason(exc, storage_url)}"
+            ) from None
 
     @staticmethod
     def supported(storage_url: str) -> bool:
@@ -254,11 +259,9 @@ class Claims:
             return conn.execute(statement).rowcount == 1
 
 
-def _redact(url: str) -> str:
-    """Hide a password in a database URL."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
+def _reason(exc: BaseException, url: str) -> str:
+    """The driver's own message (not SQLAlchemy's wrapper with its help link), on one line and
+    without the URL's secrets."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return scrub("; ".join(lines) or type(cause).__name__, url)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sweeper.errors import TrackingError
+from sweeper.redaction import redact_url, scrub
 
 #: Makes the MLflow UI open the experiment in its training-runs view (not the GenAI view).
 EXPERIMENT_KIND_TAG = ("mlflow.experimentKind", "custom_model_development")
@@ -35,6 +36,9 @@ HTTP_RETRY_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
 }
+#: MLflow prints "View run ... at: URL" after each run, with the tracking URI as given: a password
+#: in it would be printed. The sweeper turns that off for such a URI (its own lines are redacted).
+SUPPRESS_URL_PRINTING_ENV = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
 RETRY_AFTER_ENV = "SWEEPER_MLFLOW_RETRY_AFTER_S"
 RETRY_AFTER_S = 30.0
 
@@ -45,8 +49,9 @@ def default_tracking_uri(cwd: Path | None = None) -> str:
 
 
 def storage_id(storage_url: str) -> str:
-    """A short stable id for a study storage, without credentials."""
-    return hashlib.sha256(storage_url.encode()).hexdigest()[:12]
+    """A short stable id for a study storage: a hash of its redacted URL, so neither the id nor
+    its hash carries a password (the same database under another password keeps its id)."""
+    return hashlib.sha256(redact_url(storage_url).encode()).hexdigest()[:12]
 
 
 def bounded_http_retries() -> None:
@@ -86,7 +91,11 @@ class Tracker:
         from mlflow.tracking import MlflowClient
 
         bounded_http_retries()
+        if redact_url(tracking_uri) != tracking_uri:
+            os.environ[SUPPRESS_URL_PRINTING_ENV] = "true"
         self.tracking_uri = tracking_uri
+        #: The URI as printed: without its password (``sweeper.redaction``).
+        self.where = redact_url(tracking_uri)
         self.experiment_name = experiment_name
         self.client = MlflowClient(tracking_uri=tracking_uri)
         self._artifact_root = artifact_root
@@ -97,13 +106,16 @@ class Tracker:
         self._down_until = 0.0
         self.experiment_id = self._ensure_experiment()
 
+    def _scrub(self, exc: BaseException) -> str:
+        return scrub(str(exc), self.tracking_uri)
+
     @contextmanager
     def _reachable(self) -> Iterator[None]:
         """Run MLflow calls; a connection failure pauses MLflow for ``RETRY_AFTER_S`` seconds."""
         if time.monotonic() < self._down_until:
             self.missed = True
             raise TrackingUnavailable(
-                f"MLflow at {self.tracking_uri} did not answer a moment ago; skipped"
+                f"MLflow at {self.where} did not answer a moment ago; skipped"
             )
         try:
             yield
@@ -114,7 +126,7 @@ class Tracker:
             if _is_unreachable(exc):
                 self._down_until = time.monotonic() + self._retry_after_s
                 raise TrackingUnavailable(
-                    f"MLflow at {self.tracking_uri} is unreachable: {exc}"
+                    f"MLflow at {self.where} is unreachable: {self._scrub(exc)}"
                 ) from exc
             raise
 
@@ -142,11 +154,11 @@ class Tracker:
         except Exception as exc:  # the store is unreachable or unusable
             if _is_unreachable(exc):
                 raise TrackingUnavailable(
-                    f"MLflow at {self.tracking_uri} is unreachable: {exc}"
+                    f"MLflow at {self.where} is unreachable: {self._scrub(exc)}"
                 ) from exc
             raise TrackingError(
-                f"MLflow tracking store {self.tracking_uri!r} is not usable: {exc}"
-            ) from exc
+                f"MLflow tracking store {self.where!r} is not usable: {self._scrub(exc)}"
+            ) from None
 
     def _tag_experiment(self, exp_id: str) -> None:
         key, value = EXPERIMENT_KIND_TAG
@@ -199,7 +211,8 @@ class Tracker:
     @property
     def tracking_key(self) -> str:
         """A short stable id for this tracking server (by its URI) and experiment."""
-        return hashlib.sha256(f"{self.tracking_uri}#{self.experiment_id}".encode()).hexdigest()[:12]
+        where = redact_url(self.tracking_uri)
+        return hashlib.sha256(f"{where}#{self.experiment_id}".encode()).hexdigest()[:12]
 
     def _claim_parent(self, claims, key, recorded, study_name, params, tags) -> str:
         candidate, created = self._find_or_create_parent(

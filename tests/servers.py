@@ -212,8 +212,11 @@ class MlflowServer:
         artifacts_destination: str | None = None,
         env: dict[str, str] | None = None,
         port: int | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.backend_uri = backend_uri
+        #: More ``mlflow server`` arguments, e.g. ``("--app-name", "basic-auth")``.
+        self.extra_args = extra_args
         self.artifacts_dir = Path(artifacts_dir)
         #: Where the server keeps artifacts: ``artifacts_dir``, or e.g. ``s3://bucket/prefix``.
         self.artifacts_destination = artifacts_destination or str(self.artifacts_dir)
@@ -251,6 +254,7 @@ class MlflowServer:
             self.backend_uri,
             "--artifacts-destination",
             self.artifacts_destination,
+            *self.extra_args,
         ]
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(

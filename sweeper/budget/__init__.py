@@ -6,7 +6,7 @@ reservation (``settle``). Spend can pass the budget only by the estimate errors 
 were in flight at the last admission (see ``_balance``).
 """
 
-from sweeper.budget._amounts import MICRO_EUR_PER_EUR, to_eur, to_micro_eur
+from sweeper.budget._amounts import MAX_AMOUNT_EUR, MICRO_EUR_PER_EUR, to_eur, to_micro_eur
 from sweeper.budget._balance import Balance, overrun_bound_micro_eur
 from sweeper.budget._errors import (
     BudgetChangeError,
@@ -24,6 +24,7 @@ from sweeper.budget._ledger import BudgetLedger, default_worker_id
 from sweeper.budget._records import EntryState, LedgerEntry, LedgerSummary, Reservation
 
 __all__ = [
+    "MAX_AMOUNT_EUR",
     "MICRO_EUR_PER_EUR",
     "Balance",
     "BudgetChangeError",

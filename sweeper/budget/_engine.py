@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from sweeper.budget._errors import UnsupportedStorageError
+from sweeper.redaction import redact_url, scrub
 
 #: How long a SQLite writer waits for another one's lock before giving up (seconds).
 SQLITE_BUSY_TIMEOUT_S = 60.0
@@ -25,41 +26,34 @@ SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 def create_ledger_engine(storage_url: str) -> Engine:
     """An engine on ``storage_url`` (the Optuna storage URL) whose transactions lock the ledger."""
-    url = _parse(storage_url)
+    where = redact_url(storage_url)
+    url = _parse(storage_url, where)
     backend = url.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, where)
     if backend == "postgresql":
-        return _postgresql_engine(url)
+        return _postgresql_engine(url, where)
     raise UnsupportedStorageError(
         f"the budget ledger needs a database it can lock across workers, one of "
-        f"{', '.join(SUPPORTED_BACKENDS)}; but got {backend!r} in {redact(url)!r}."
+        f"{', '.join(SUPPORTED_BACKENDS)}; but got {backend!r} in {where!r}."
     )
 
 
-def redact(url: str | URL) -> str:
-    """The URL with its password hidden, for error messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparsable URL>"
-
-
-def _parse(storage_url: str) -> URL:
+def _parse(storage_url: str, where: str) -> URL:
     try:
         return make_url(storage_url)
-    except ArgumentError as exc:
+    except ArgumentError:
         raise UnsupportedStorageError(
             f"the storage URL must be an SQLAlchemy database URL such as 'sqlite:///sweeper.db' "
-            f"or 'postgresql+psycopg2://user@host/db', but got {storage_url!r}."
-        ) from exc
+            f"or 'postgresql+psycopg2://user@host/db', but got {where!r}."
+        ) from None
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, where: str) -> Engine:
     if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
         raise UnsupportedStorageError(
             f"the budget ledger is shared by worker processes, so an SQLite storage must be a "
-            f"file, but got the in-memory database {redact(url)!r}."
+            f"file, but got the in-memory database {where!r}."
         )
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
 
@@ -74,11 +68,12 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
-def _postgresql_engine(url: URL) -> Engine:
+def _postgresql_engine(url: URL, where: str) -> Engine:
     try:
         return create_engine(url, isolation_level="READ COMMITTED", pool_pre_ping=True)
     except (ModuleNotFoundError, NoSuchModuleError) as exc:
         raise UnsupportedStorageError(
-            f"cannot load the PostgreSQL driver for {redact(url)!r} ({exc}); install "
-            f"psycopg2-binary and write the URL as 'postgresql+psycopg2://...'."
-        ) from exc
+            f"cannot load the PostgreSQL driver for {where!r} "
+            f"({scrub(str(exc), url.render_as_string(hide_password=False))}); install "
+            "psycopg2-binary and write the URL as 'postgresql+psycopg2://...'."
+        ) from None

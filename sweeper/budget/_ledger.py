@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 
 from sweeper.budget._amounts import to_eur, to_micro_eur
 from sweeper.budget._balance import Balance
-from sweeper.budget._engine import create_ledger_engine, redact
+from sweeper.budget._engine import create_ledger_engine
 from sweeper.budget._errors import (
     BudgetChangeError,
     BudgetNotSetError,
@@ -38,6 +38,7 @@ from sweeper.budget._errors import (
 )
 from sweeper.budget._records import ENTRY_STATES, LedgerEntry, LedgerSummary, Reservation
 from sweeper.budget._tables import create_tables, entries, ledgers
+from sweeper.redaction import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class BudgetLedger:
         self.study_name = study_name
         self.worker_id = worker_id or default_worker_id()
         self._clock = clock
-        self._where = redact(storage_url)
+        self._where = redact_url(storage_url)
         self._engine = create_ledger_engine(storage_url)
         with self._storage_errors():
             create_tables(self._engine)

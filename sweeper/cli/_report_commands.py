@@ -16,6 +16,7 @@ from rich.table import Table
 from sweeper.cli._apps import app
 from sweeper.cli._study_commands import StorageOpt, StudyArg, TrackingOpt
 from sweeper.errors import SweeperError
+from sweeper.redaction import redact_url, scrub
 
 console = Console()
 
@@ -444,8 +445,9 @@ def _parent_run(name: str, storage_url: str, tracking_uri: str | None, no_mlflow
     from sweeper.tracking import bounded_http_retries, default_tracking_uri, storage_id
 
     uri = tracking_uri or default_tracking_uri()
+    where = redact_url(uri)
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
-        console.print(f"[dim]no MLflow store at {uri}; the report is not logged[/]")
+        console.print(f"[dim]no MLflow store at {where}; the report is not logged[/]")
         return None, None
     bounded_http_retries()
     try:
@@ -454,11 +456,14 @@ def _parent_run(name: str, storage_url: str, tracking_uri: str | None, no_mlflow
         client = MlflowClient(tracking_uri=uri)
         run_id = find_parent_run(client, name, storage_id(storage_url))
     except Exception as exc:
-        console.print(f"[yellow]MLflow at {uri} not usable ({exc}); the report is not logged[/]")
+        console.print(
+            f"[yellow]MLflow at {where} not usable ({scrub(str(exc), uri)}); "
+            "the report is not logged[/]"
+        )
         return None, None
     if run_id is None:
         console.print(
-            f"[dim]no parent run for study {name!r} in {uri}; the report is not logged[/]"
+            f"[dim]no parent run for study {name!r} in {where}; the report is not logged[/]"
         )
         return None, None
     return run_id, client

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from sweeper.cli._apps import app
+from sweeper.redaction import redact_url
 
 DEFAULT_STUDY = "demo"
 console = Console(stderr=False)
@@ -20,7 +21,11 @@ StudyArg = typer.Argument(
     DEFAULT_STUDY, help="A study YAML file, or a bundled study name (default: demo)."
 )
 StorageOpt = typer.Option(
-    None, "--storage", help="Optuna storage URL (default: sqlite:///./sweeper.db)."
+    None,
+    "--storage",
+    envvar="SWEEPER_STORAGE",
+    help="Optuna storage URL (default: sqlite:///./sweeper.db). Keep passwords off the command "
+    "line: set SWEEPER_STORAGE, or leave the password out and use PGPASSWORD or ~/.pgpass.",
 )
 TrackingOpt = typer.Option(
     None, "--tracking-uri", help="MLflow tracking URI (default: sqlite:///./mlflow.db)."
@@ -119,7 +124,9 @@ def run_command(
     lead = loaded.objective_names[0]
     best: dict[str, float] = {}
 
-    console.print(f"[bold]study[/] {loaded.name} ({loaded.path}) -> storage {storage_url}")
+    console.print(
+        f"[bold]study[/] {loaded.name} ({loaded.path}) -> storage {redact_url(storage_url)}"
+    )
     with Progress(
         TextColumn("[bold]trial"),
         MofNCompleteColumn(),
@@ -174,10 +181,12 @@ def run_command(
     console.print(f"Pareto-optimal trials: {summary.best_trials}")
     if tracking:
         console.print(
-            f"MLflow: mlflow ui --backend-store-uri {tracking}  (experiment '{loaded.name}')"
+            f"MLflow: mlflow ui --backend-store-uri {redact_url(tracking)}  "
+            f"(experiment '{loaded.name}')"
         )
     console.print(
-        f"show: sweeper show {loaded.path}" + (f" --storage {storage}" if storage else "")
+        f"show: sweeper show {loaded.path}"
+        + (f" --storage {redact_url(storage)}" if storage else "")
     )
 
 

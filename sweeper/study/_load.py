@@ -7,6 +7,8 @@ value and what is valid. The CLI prints it as one line and exits with code 2.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from sweeper.errors import StudyFileError
 from sweeper.study._schema import Study, _clean, _FieldError
+from sweeper.study._yaml import load_yaml
 
 BUILTIN_PREFIX = "builtin:"
 
@@ -59,10 +62,10 @@ def builtin_studies_dir() -> Path:
 def resolve_study_path(study: str | Path) -> Path:
     """A path to a YAML file, or the name of a bundled study (``demo``)."""
     path = Path(study)
-    if path.exists():
+    if _is_file(path):
         return path
     bundled = builtin_studies_dir() / f"{study}.yaml"
-    if not path.suffix and bundled.exists():
+    if not path.suffix and _is_file(bundled):
         return bundled
     available = sorted(p.stem for p in builtin_studies_dir().glob("*.yaml"))
     raise StudyFileError(
@@ -74,15 +77,19 @@ def load_study(study: str | Path) -> LoadedStudy:
     """Read, validate and resolve a study file. Raises ``StudyFileError`` with the field at
     fault."""
     path = resolve_study_path(study)
-    raw_bytes = path.read_bytes()
     try:
-        raw = yaml.safe_load(raw_bytes)
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise StudyFileError(
+            path, "(file)", str(study), f"cannot read it: {exc.strerror}"
+        ) from None
+    try:
+        raw = load_yaml(raw_bytes)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown position)"
-        raise StudyFileError(
-            path, "(YAML syntax)", where, f"not valid YAML: {getattr(exc, 'problem', exc)}"
-        ) from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise StudyFileError(path, "(YAML)", where, f"not a usable study file: {problem}") from None
     if not isinstance(raw, dict):
         raise StudyFileError(
             path, "(top level)", raw, "a mapping of study fields (name, data, eval, ...)"
@@ -92,6 +99,7 @@ def load_study(study: str | Path) -> LoadedStudy:
     except ValidationError as exc:
         raise _to_study_error(path, raw, exc) from None
     train_file = _resolve_data_file(path, "data.train", spec.data.train)
+    _check_model_path(path, spec.model.path)
     train_format = _check_train_data(train_file, spec.data.format, spec.data.fields)
     _check_references(path, spec)
     _check_model(path, spec)
@@ -123,12 +131,10 @@ def _resolve_data_file(study_path: Path, field: str, value: str) -> Path:
             raise StudyFileError(
                 study_path, field, value, f"no such bundled file; available: {available}"
             ) from None
-    from objectives.train_data import is_dataset_folder
-
     candidate = Path(value)
     if not candidate.is_absolute():
-        candidate = (study_path.parent / candidate).resolve()
-    if not (candidate.is_file() or is_dataset_folder(candidate)):
+        candidate = _resolved(study_path.parent / candidate)
+    if not (_is_file(candidate) or _is_dataset_folder(candidate)):
         raise StudyFileError(
             study_path,
             field,
@@ -150,6 +156,13 @@ def _check_train_data(
         return load_train_data(train_file, format=data_format, fields=fields).format
     except TrainDataError as exc:
         raise StudyFileError(exc.path, exc.field, exc.value, exc.valid) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StudyFileError(
+            train_file,
+            "data.train",
+            str(train_file),
+            f"not a readable UTF-8 file: {type(exc).__name__}",
+        ) from None
 
 
 def _check_model(path: Path, spec: Study) -> None:
@@ -208,6 +221,98 @@ def _model_location(study_path: Path, value: str) -> str:
         if relative.is_dir():
             return str(relative)
     return value
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for a name the OS cannot even look up (too long, a NUL byte)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_dataset_folder(path: Path) -> bool:
+    """A folder written by ``datasets.Dataset.save_to_disk``; False for an unusable name."""
+    from objectives.train_data import is_dataset_folder
+
+    try:
+        return is_dataset_folder(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, or the path as given where the OS refuses to look it up."""
+    try:
+        return path.resolve()
+    except (OSError, ValueError, RuntimeError):
+        return path
+
+
+def _expanded(spec: str) -> Path:
+    """``~`` expanded when it can be (``~nobody`` stays as written)."""
+    try:
+        return Path(spec).expanduser()
+    except RuntimeError:
+        return Path(spec)
+
+
+#: A Hugging Face hub id: ``name`` or ``owner/name``.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.\-]{0,95})?$")
+
+
+def _check_model_path(study_path: Path, spec: str) -> None:
+    """``model.path`` is the bundled model, a model folder with ``config.json``, or a hub id (one
+    that is in the local cache when the hub is offline), so the baseline does not fail on it."""
+    from objectives.assets import BUILTIN_MODEL_SPEC
+
+    field = "model.path"
+    if spec.startswith(BUILTIN_PREFIX):
+        if spec != BUILTIN_MODEL_SPEC:
+            raise StudyFileError(
+                study_path, field, spec, f"unknown bundled model; available: {BUILTIN_MODEL_SPEC}"
+            )
+        return
+    folder = _expanded(spec)
+    if _is_dir(folder):
+        if not _is_file(folder / "config.json"):
+            raise StudyFileError(
+                study_path, field, spec, f"the folder {folder} has no config.json: not a model"
+            )
+        return
+    if not _HUB_ID.match(spec) or spec.startswith((".", "~")):
+        raise StudyFileError(
+            study_path,
+            field,
+            spec,
+            f"no such model folder ({_resolved(folder)}; relative to the working directory); give "
+            f"a folder with config.json, a hub id, or {BUILTIN_MODEL_SPEC}",
+        )
+    if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false") and not _in_hub_cache(spec):
+        raise StudyFileError(
+            study_path,
+            field,
+            spec,
+            "neither a model folder nor a hub id in the local Hugging Face cache, and "
+            "HF_HUB_OFFLINE is set; give a folder with config.json or "
+            f"{BUILTIN_MODEL_SPEC}",
+        )
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except Exception:  # an id the hub library rejects is not in the cache either
+        return False
 
 
 def _check_references(path: Path, spec: Study) -> None:
@@ -320,8 +425,8 @@ def _check_recipe_references(path: Path, spec: Study, catalog: Any) -> None:
             elif partner.path is not None:
                 folder = Path(partner.path)
                 if not folder.is_absolute():
-                    folder = (path.parent / folder).resolve()
-                if not (folder / "config.json").is_file():
+                    folder = _resolved(path.parent / folder)
+                if not _is_file(folder / "config.json"):
                     raise StudyFileError(
                         path,
                         f"merge.partners.{i}.path",

@@ -10,12 +10,14 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from objectives.assets import TRAIN_QUANTIZATIONS
 from objectives.device import MODEL_DTYPES, ModelDtype
 from objectives.target_modules import TARGET_MODULE_PRESETS
 from objectives.train_data import TRAIN_FORMATS
+from sweeper.budget import MAX_AMOUNT_EUR
+from sweeper.errors import short_repr
 from sweeper.metrics import COST_METRICS, SERVING_METRICS, Direction
 
 PricingModel = Literal["on_demand", "spot", "reserved_1y", "reserved_3y"]
@@ -32,8 +34,36 @@ DENSITY_METHODS: tuple[str, ...] = ("ties", "dare_ties", "dare_linear")
 # Llama's names and resolved against each model's own module names. A list of names also works.
 
 
+#: Upper bounds of counts a study file may ask for: larger values are typos, and would overflow
+#: or hang what consumes them (Optuna's loop, the trainer, NumPy's 32-bit seeds).
+MAX_TRIALS = 100_000
+MAX_SEED = 2**32 - 1
+MAX_NAME_LENGTH = 200
+MAX_LORA_R = 4096
+MAX_EPOCHS = 1000
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """No unknown keys, no NaN or infinity in a number field, no ``true`` where a number goes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _is_numeric(field.annotation):
+            raise ValueError(f"a number is required, but got {value!r}")
+        return value
+
+
+def _is_numeric(annotation: Any) -> bool:
+    """Whether ``annotation`` is ``int``/``float``, alone or in an ``X | None``."""
+    import typing
+
+    if annotation in (int, float):
+        return True
+    return any(_is_numeric(arg) for arg in typing.get_args(annotation))
 
 
 # --- search space -------------------------------------------------------------------------------
@@ -57,6 +87,8 @@ class Range(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Range:
+        if self.step is not None and not self.step > 0:
+            raise ValueError(f"`step > 0` must hold, but got step={self.step}")
         if not self.low < self.high:
             raise ValueError(f"`low < high` must hold, but got low={self.low}, high={self.high}")
         if self.log and self.low <= 0:
@@ -110,15 +142,17 @@ CONDITIONAL: dict[str, Any] = {
 def _positive(values: list[float], what: str) -> None:
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or math.isinf(v):
-            raise ValueError(f"{what} must be > 0, but got {v!r}")
+            raise ValueError(f"{what} must be > 0, but got {short_repr(v)}")
 
 
-def _integers(values: list[Any], what: str) -> None:
+def _integers(values: list[Any], what: str, at_most: int) -> None:
     for v in values:
         if isinstance(v, bool) or not (
             isinstance(v, int) or (isinstance(v, float) and v.is_integer())
         ):
-            raise ValueError(f"{what} must be whole numbers, but got {v!r}")
+            raise ValueError(f"{what} must be whole numbers, but got {short_repr(v)}")
+        if v > at_most:
+            raise ValueError(f"{what} must be <= {at_most}, but got {short_repr(v)}")
 
 
 class SearchSpace(_Strict):
@@ -160,7 +194,9 @@ class SearchSpace(_Strict):
     @classmethod
     def _positive_integers(cls, dim: Dimension, info: Any) -> Dimension:
         values = _dimension_values(dim)
-        _integers(values, info.field_name)
+        _integers(
+            values, info.field_name, MAX_LORA_R if info.field_name == "lora_r" else MAX_EPOCHS
+        )
         _positive(values, info.field_name)
         return dim
 
@@ -174,8 +210,8 @@ class SearchSpace(_Strict):
     @classmethod
     def _dropout(cls, dim: Dimension) -> Dimension:
         for v in _dimension_values(dim):
-            if not isinstance(v, (int, float)) or not 0 <= v < 1:
-                raise ValueError(f"lora_dropout must be in [0, 1), but got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
+                raise ValueError(f"lora_dropout must be in [0, 1), but got {short_repr(v)}")
         return dim
 
     @field_validator("merge_weight", "merge_density")
@@ -183,7 +219,7 @@ class SearchSpace(_Strict):
     def _fractions(cls, dim: Dimension, info: Any) -> Dimension:
         for v in _dimension_values(dim):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
-                raise ValueError(f"{info.field_name} must be in (0, 1], but got {v!r}")
+                raise ValueError(f"{info.field_name} must be in (0, 1], but got {short_repr(v)}")
         return dim
 
     @field_validator("merge_method", "quantization", "train_quantization", "target_pricing")
@@ -200,9 +236,9 @@ class SearchSpace(_Strict):
         if isinstance(dim, Range):
             raise ValueError(f"{info.field_name} takes `choices` or `value`, not a numeric range")
         for v in _dimension_values(dim):
-            if v not in valid:
+            if not isinstance(v, str) or v not in valid:
                 raise ValueError(
-                    f"unknown {info.field_name} {v!r}; valid values: {', '.join(valid)}"
+                    f"unknown {info.field_name} {short_repr(v)}; valid values: {', '.join(valid)}"
                 )
         return dim
 
@@ -213,7 +249,9 @@ class SearchSpace(_Strict):
             raise ValueError("target_instance takes `choices` or `value`, not a numeric range")
         for v in _dimension_values(dim) if dim is not None else []:
             if not isinstance(v, str) or not v:
-                raise ValueError(f"target_instance values must be instance names, got {v!r}")
+                raise ValueError(
+                    f"target_instance values must be instance names, got {short_repr(v)}"
+                )
         return dim
 
     @field_validator("target_modules")
@@ -225,12 +263,13 @@ class SearchSpace(_Strict):
             if isinstance(v, str):
                 if v not in TARGET_MODULE_PRESETS:
                     raise ValueError(
-                        f"unknown target_modules preset {v!r}; valid presets: "
+                        f"unknown target_modules preset {short_repr(v)}; valid presets: "
                         f"{', '.join(sorted(TARGET_MODULE_PRESETS))}, or a list of module names"
                     )
             elif not (isinstance(v, list) and v and all(isinstance(m, str) and m for m in v)):
                 raise ValueError(
-                    f"target_modules must be a preset name or a non-empty list of names, got {v!r}"
+                    "target_modules must be a preset name or a non-empty list of names, "
+                    f"got {short_repr(v)}"
                 )
         return dim
 
@@ -376,7 +415,7 @@ class EvalSection(_Strict):
         for name in tasks:
             if not name.isidentifier():
                 raise ValueError(
-                    f"metric names must be identifiers (letters, digits, _), got {name!r}"
+                    f"metric names must be identifiers (letters, digits, _), got {short_repr(name)}"
                 )
             if name in COST_METRICS:
                 raise ValueError(f"metric name {name!r} is reserved for a cost metric")
@@ -385,11 +424,15 @@ class EvalSection(_Strict):
 
 class TrainingSection(_Strict):
     steps_per_epoch: int = Field(
-        20, gt=0, description="Optimizer steps per epoch on the trial hardware."
+        20, gt=0, le=1_000_000, description="Optimizer steps per epoch on the trial hardware."
     )
     batch_size: int = Field(4, gt=0, description="Examples per forward pass (micro-batch).")
+    batch_size: int = Field(4, gt=0, le=65_536)
     seq_len: int = Field(
-        160, ge=16, description="Maximum tokens per training example (chat template included)."
+        160,
+        ge=16,
+        le=1_048_576,
+        description="Maximum tokens per training example (chat template included).",
     )
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
     grad_accum: int = Field(
@@ -487,7 +530,7 @@ class PartnerLora(_Strict):
     def _preset(cls, v: str) -> str:
         if v not in TARGET_MODULE_PRESETS:
             raise ValueError(
-                f"unknown target_modules preset {v!r}; valid presets: "
+                f"unknown target_modules preset {short_repr(v)}; valid presets: "
                 f"{', '.join(sorted(TARGET_MODULE_PRESETS))}"
             )
         return v
@@ -569,7 +612,8 @@ class ConstraintSpec(_Strict):
             raise ValueError("give either a named constraint `name` or a `metric` with a bound")
         if self.name is not None and self.name not in NAMED_CONSTRAINTS:
             raise ValueError(
-                f"unknown named constraint {self.name!r}; valid: {', '.join(NAMED_CONSTRAINTS)}"
+                f"unknown named constraint {short_repr(self.name)}; "
+                f"valid: {', '.join(NAMED_CONSTRAINTS)}"
             )
         bounds = [b for b in (self.min, self.max, self.min_vs_baseline) if b is not None]
         if self.metric is not None and len(bounds) != 1:
@@ -617,16 +661,24 @@ class Study(_Strict):
     """A study file: what to search, how to measure it, and how to price it."""
 
     version: Literal[1] = 1
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str = Field(
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        pattern=r"^[A-Za-z0-9_.\-]+$",
+        description="Names the Optuna study, the MLflow experiment and the report's folder.",
+    )
     description: str = ""
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Sampler seed, 0 ... 2**32 - 1.")
     trials: int = Field(
-        6, gt=0, description="Trials that one `sweeper run` adds (override with --trials)."
+        6,
+        gt=0,
+        le=MAX_TRIALS,
+        description="Trials that one `sweeper run` adds (override with --trials).",
     )
     budget_eur: float | None = Field(
         None,
         gt=0,
-        allow_inf_nan=False,
+        le=MAX_AMOUNT_EUR,
         description="Hard budget of the whole study in EUR, shared by all its workers: a trial "
         "starts only if its estimated cost fits in what remains (see sweeper/budget/).",
     )
@@ -648,6 +700,15 @@ class Study(_Strict):
         description="Where trained LoRA adapters and evaluations are cached (default: "
         "./.sweeper-cache, or $SWEEPER_CACHE_DIR/work).",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_directory_name(cls, name: str) -> str:
+        if set(name) == {"."}:
+            raise ValueError(
+                f"a study name names folders and files: it cannot be {name!r} (only dots)"
+            )
+        return name
 
     @model_validator(mode="after")
     def _pruning_metric(self) -> Study:

@@ -134,6 +134,23 @@ def test_prices_list_filters_and_override(run_cli) -> None:
             "give --params (e.g. 7e9) or --model",
         ),
         (("prices", "list", "--catalog", "/nonexistent/catalog.csv"), "must exist"),
+        # Issue 12: a ZeroDivisionError, a hang, an OverflowError traceback.
+        (
+            ("commit", "--gpu", "A100-80GB", "--hours-per-month", "0", "--months", "12"),
+            "Hours per month must be > 0",
+        ),
+        (
+            ("commit", "--gpu", "A100-80GB", "--hours-per-month", "100", "--months", "1000000000"),
+            "whole number of months in 1...240",
+        ),
+        (
+            ("estimate", "--params", "inf", "--tokens", "1e9", "--method", "lora"),
+            "A parameter count must be finite and > 0, but got inf",
+        ),
+        (
+            ("estimate", "--params", "nan", "--tokens", "1e9", "--method", "lora"),
+            "must be finite and > 0",
+        ),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(run_cli, args, message: str) -> None:

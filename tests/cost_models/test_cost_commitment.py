@@ -174,8 +174,14 @@ def test_defaults_are_inputs_not_constants() -> None:
     ("kwargs", "message"),
     [
         ({"reserved_discount_3y": 70}, r"fraction in \[0, 1\) \(0.7 means 70%\)"),
-        ({"hours_per_month": 1000}, "between 0 and 730"),
-        ({"months": 0}, "whole number of months >= 1"),
+        ({"hours_per_month": 1000}, "> 0 and at most 730"),
+        # No usage: nothing to compare (the CLI divided by a zero on-demand total).
+        ({"hours_per_month": 0}, "> 0 and at most 730"),
+        ({"hours_per_month": float("nan")}, "> 0 and at most 730"),
+        ({"months": 0}, r"whole number of months in 1\.\.\.240"),
+        # A horizon of a billion months summed month by month: the CLI hung.
+        ({"months": 1_000_000_000}, r"whole number of months in 1\.\.\.240"),
+        ({"months": True}, "whole number of months"),
         ({"eur_per_hour_spot": 20.0}, "at most the on-demand price"),
         ({"price_decline_per_year": 1.0}, "price decline per year must be a fraction"),
     ],
