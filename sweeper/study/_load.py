@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sweeper.errors import StudyFileError
+from sweeper.model_config import ModelConfigError, study_model_shape
 from sweeper.study._schema import Study, _clean, _FieldError
 from sweeper.study._yaml import load_yaml
 
@@ -181,6 +182,10 @@ def _check_model(path: Path, spec: Study) -> None:
     model = spec.model
     if model.path.startswith(BUILTIN_PREFIX):
         return
+    try:  # its shape first: the quote and the cost projection read it (one-line errors)
+        study_model_shape(model)
+    except ModelConfigError as exc:
+        raise StudyFileError(path, "model.path", model.path, str(exc)) from None
     location = _model_location(path, model.path)
     try:
         skeleton = model_skeleton(

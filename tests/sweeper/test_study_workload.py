@@ -99,7 +99,7 @@ def test_own_key_names_and_formats_load(tmp_path: Path, tiny_model_dir: Path) ->
             [{"text": "x"}],
             {"model": {"path": "some-org/some-model-7b"}},
             "model.path",
-            "Model 'some-org/some-model-7b' is not a local folder and cannot be fetched",
+            "in the local Hugging Face cache, and HF_HUB_OFFLINE is set",
         ),
     ],
 )

@@ -136,33 +136,36 @@ def test_a_hub_id_not_in_the_cache_is_refused_offline(
 
 
 @pytest.mark.parametrize(
-    ("content", "valid"),
+    ("content", "field", "valid"),
     [
-        ("", "no training examples"),
-        ("\n\n", "no training examples"),
-        ('{"prompt": "a", "completion": "b"}\nnot json\n', ":2: not valid JSON"),
-        ('{"prompt": "a"}\n', ":1: each row needs string fields 'prompt' and 'completion'"),
-        ("[1, 2]\n", "each row needs"),
-        (b"\xff\xfe\x00garbage", "not a readable UTF-8 JSONL file"),
+        ("", "(file)", "a training file needs at least one record"),
+        ("\n\n", "(file)", "a training file needs at least one record"),
+        ('{"prompt": "a", "completion": "b"}\nnot json\n', "line 2", "not valid JSON"),
+        ('{"prompt": "a"}\n', "line 1", "no known format matches the first record"),
+        ("[1, 2]\n", "line 1", "each record must be a JSON object"),
+        (b"\xff\xfe\x00garbage", "data.train", "not a readable UTF-8 file"),
     ],
 )
 def test_a_malformed_training_file_is_caught_at_load(
-    tmp_path: Path, content: str | bytes, valid: str
+    tmp_path: Path, content: str | bytes, field: str, valid: str
 ) -> None:
+    """The error names the training file itself and the line in it (or the study field when the
+    file cannot be read at all)."""
     train = tmp_path / "train.jsonl"
     if isinstance(content, bytes):
         train.write_bytes(content)
     else:
         train.write_text(content)
     error = refused(tmp_path, with_change("data.train", "train.jsonl"))
-    assert error.field == "data.train" and valid in error.valid
+    assert error.field == field and valid in error.valid
+    assert str(train) in str(error)
 
 
 def test_a_merge_partners_training_file_is_checked_too(tmp_path: Path) -> None:
     (tmp_path / "empty.jsonl").write_text("")
     data = with_change("merge.partners", [{"name": "date", "train": "empty.jsonl"}])
     error = refused(tmp_path, data)
-    assert error.field == "merge.partners.0.train" and "no training examples" in error.valid
+    assert error.path == str(tmp_path / "empty.jsonl") and "at least one record" in error.valid
 
 
 def test_the_error_quotes_a_bounded_part_of_a_huge_value(tmp_path: Path) -> None:
