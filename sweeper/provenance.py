@@ -11,8 +11,11 @@ import sweeper
 
 @functools.lru_cache(maxsize=1)
 def git_sha() -> str | None:
-    """The commit of the source tree the sweeper runs from, if it is a git checkout."""
+    """The commit of the source tree the sweeper runs from, if it is a git checkout (an installed
+    copy in a virtual environment inside some other checkout is not: it has no ``.git``)."""
     root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():  # a folder in a clone, a file in a worktree
+        return None
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],

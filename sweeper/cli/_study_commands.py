@@ -9,10 +9,17 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
 
+from sweeper.cli import _exit_codes as exit_codes
 from sweeper.cli._apps import app
 
 DEFAULT_STUDY = "demo"
+#: Columns to measure a table in, to learn how wide it would be with nothing cut.
+UNBOUNDED_WIDTH = 100_000
 console = Console(stderr=False)
 err_console = Console(stderr=True)
 
@@ -23,7 +30,9 @@ StorageOpt = typer.Option(
     None, "--storage", help="Optuna storage URL (default: sqlite:///./sweeper.db)."
 )
 TrackingOpt = typer.Option(
-    None, "--tracking-uri", help="MLflow tracking URI (default: sqlite:///./mlflow.db)."
+    None,
+    "--tracking-uri",
+    help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db).",
 )
 
 
@@ -95,7 +104,10 @@ def run_command(
     lead = loaded.objective_names[0]
     best: dict[str, float] = {}
 
-    console.print(f"[bold]study[/] {loaded.name} ({loaded.path}) -> storage {storage_url}")
+    console.print(
+        f"[bold]study[/] {escape(loaded.name)} ({escape(str(loaded.path))}) "
+        f"-> storage {escape(storage_url)}"
+    )
     with Progress(
         TextColumn("[bold]trial"),
         MofNCompleteColumn(),
@@ -109,7 +121,7 @@ def run_command(
         task = progress.add_task("trials", total=n_trials, best=f"best {lead}: -", spent=0.0)
 
         def on_status(msg: str) -> None:
-            progress.console.print(f"[dim]{msg}[/]")
+            progress.console.print(f"[dim]{escape(msg)}[/]")
 
         def on_trial(report, st) -> None:
             if report.state == "COMPLETE" and lead in report.values:
@@ -122,7 +134,7 @@ def run_command(
                 f"cost_eur_trial=€{report.cost_eur_trial:.4f}"
             )
             if report.fail_reason:
-                line += f"  reason: {report.fail_reason}"
+                line += f"  reason: {escape(report.fail_reason)}"
             progress.console.print(line, soft_wrap=True)
             progress.update(
                 task,
@@ -152,8 +164,22 @@ def run_command(
             f"MLflow: mlflow ui --backend-store-uri {tracking}  (experiment '{loaded.name}')"
         )
     console.print(
-        f"show: sweeper show {loaded.path}" + (f" --storage {storage}" if storage else "")
+        f"show: sweeper show {loaded.path}" + (f" --storage {storage}" if storage else ""),
+        markup=False,
     )
+    exit_if_every_trial_failed(summary)
+
+
+def exit_if_every_trial_failed(summary: Any) -> None:
+    """Exit with ``ALL_TRIALS_FAILED`` when this invocation ran trials and none of them completed
+    or was pruned: a pipeline must not read a sweep that only failed as a success."""
+    if summary.reports and all(r.state == "FAIL" for r in summary.reports):
+        err_console.print(
+            f"every trial of this run failed ({len(summary.reports)}); "
+            f"exit code {exit_codes.ALL_TRIALS_FAILED}",
+            markup=False,
+        )
+        raise typer.Exit(exit_codes.ALL_TRIALS_FAILED)
 
 
 @app.command("show")
@@ -220,10 +246,8 @@ def _metric_cell(metrics: dict, name: str) -> str:
 
 
 def _print_summary(data: dict) -> None:
-    from rich.table import Table
-
     console.print(
-        f"[bold]{data['study']}[/]: objectives {data['objectives']}; "
+        f"[bold]{escape(data['study'])}[/]: objectives {escape(str(data['objectives']))}; "
         f"trials by state {data['states']}; "
         f"spent €{data['spent_eur_total']:.4f}"
     )
@@ -236,13 +260,24 @@ def _print_summary(data: dict) -> None:
         )
     if data.get("baseline"):
         console.print(
-            "base model: " + "  ".join(f"{k}={_fmt(v)}" for k, v in data["baseline"].items())
+            "base model: " + "  ".join(f"{k}={_fmt(v)}" for k, v in data["baseline"].items()),
+            markup=False,
         )
-    table = Table(title="trials (* = Pareto-optimal)")
+    header, rows = _trial_rows(data)
+    table = _trials_table(header, rows)
+    unbounded = console.options.update_width(UNBOUNDED_WIDTH)
+    if Measurement.get(console, unbounded, table).maximum <= console.width:
+        console.print(table)
+    else:  # a narrow terminal: one record per trial, every name and value whole
+        console.print(_trials_records(header, rows))
+
+
+def _trial_rows(data: dict) -> tuple[list[str], list[list[str]]]:
+    """The trials as plain-text cells: number (``*`` = Pareto-optimal), state, each objective,
+    the trial's own cost, its parameters and notes."""
     objectives = list(data["objectives"])
-    cols = ["#", "state"] + objectives + ["cost_eur_trial (€)", "params"]
-    for c in cols:
-        table.add_column(c)
+    header = ["#", "state", *objectives, "cost_eur_trial (€)", "params"]
+    rows = []
     for t in data["trials"]:
         mark = "*" if t["pareto"] else ""
         row = [f"{t['number']}{mark}", t["state"]]
@@ -262,13 +297,37 @@ def _print_summary(data: dict) -> None:
             notes.append(t["fail_reason"])
         if notes:
             row[-1] += " | " + "; ".join(notes)
-        table.add_row(*row)
-    console.print(table)
+        rows.append(row)
+    return header, rows
+
+
+def _trials_table(header: list[str], rows: list[list[str]]) -> Table:
+    """One row a trial (cells are ``Text``: a reason such as ``[/INST]`` is not markup)."""
+    table = Table(title="trials (* = Pareto-optimal)")
+    for c in header:
+        table.add_column(c)
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    return table
+
+
+def _trials_records(header: list[str], rows: list[list[str]]) -> Table:
+    """One block a trial: a name column that is never cut, and values that wrap."""
+    grid = Table.grid(padding=(0, 1))
+    grid.title = "trials (* = Pareto-optimal)"
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for i, row in enumerate(rows):
+        if i:
+            grid.add_row()
+        grid.add_row(Text(row[0], style="bold"), Text(header[1]), Text(row[1]))
+        for name, cell in zip(header[2:], row[2:], strict=True):
+            grid.add_row("", Text(name), Text(cell))
+    return grid
 
 
 def _print_quote(q: dict) -> None:
-    from rich.table import Table
-
     console.print(
         f"[bold]quote for {q['study']}[/]: {q['n_trials']} trial(s) on {q['trial_hardware']} "
         f"(€{q['trial_eur_per_hour']:.4f}/h); {q['calibration']}"

@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from sweeper.cli._apps import app
 from sweeper.cli._study_commands import (
@@ -14,6 +15,7 @@ from sweeper.cli._study_commands import (
     StudyArg,
     TrackingOpt,
     console,
+    exit_if_every_trial_failed,
     prepare_sweep,
     refuse_over_budget,
 )
@@ -81,7 +83,7 @@ def worker_command(
         line = f"worker {worker}: trial {report.number:>4} {report.state:<8} {values}"
         if report.fail_reason:
             line += f"  reason: {report.fail_reason}"
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, markup=False)
 
     summary = run_sweep(
         loaded,
@@ -92,13 +94,14 @@ def worker_command(
         artifact_root=Path.cwd() / "mlartifacts",
         baseline=not no_baseline,
         on_trial=on_trial,
-        on_status=lambda msg: console.print(f"[dim]{msg}[/]"),
+        on_status=lambda msg: console.print(f"[dim]{escape(msg)}[/]"),
     )
     states = ", ".join(f"{v} {k.lower()}" for k, v in sorted(summary.states.items()))
     console.print(
         f"worker {worker}: done, {summary.trials_run} trial(s) here; study has {states}",
         highlight=False,
     )
+    exit_if_every_trial_failed(summary)
 
 
 @app.command("sync")
