@@ -128,14 +128,7 @@ def run_command(
                 value = report.values[lead]
                 better = max if loaded.directions[0] == "maximize" else min
                 best[lead] = better(best.get(lead, value), value)
-            values = "  ".join(f"{k}={_fmt(v)}" for k, v in report.values.items())
-            line = (
-                f"trial {report.number:>3} {report.state:<8} {values}  "
-                f"cost_eur_trial=€{report.cost_eur_trial:.4f}"
-            )
-            if report.fail_reason:
-                line += f"  reason: {escape(report.fail_reason)}"
-            progress.console.print(line, soft_wrap=True)
+            progress.console.print(trial_line(report), soft_wrap=True)
             progress.update(
                 task,
                 advance=1,
@@ -168,6 +161,19 @@ def run_command(
         markup=False,
     )
     exit_if_every_trial_failed(summary)
+
+
+def trial_line(report: Any) -> Text:
+    """One finished trial as the progress display prints it: plain text, so that a fail reason
+    such as Llama's ``[/INST]`` is shown as it is, not read as rich markup."""
+    values = "  ".join(f"{k}={_fmt(v)}" for k, v in report.values.items())
+    line = (
+        f"trial {report.number:>3} {report.state:<8} {values}  "
+        f"cost_eur_trial=€{report.cost_eur_trial:.4f}"
+    )
+    if report.fail_reason:
+        line += f"  reason: {report.fail_reason}"
+    return Text(line)
 
 
 def exit_if_every_trial_failed(summary: Any) -> None:
