@@ -63,6 +63,8 @@ def _invoke(argv: list[str] | None) -> int:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exit_codes.USAGE
     except SystemExit as exc:  # shell completion, or a library that exits
+        if exc.code is None:
+            return exit_codes.OK
         return exc.code if isinstance(exc.code, int) else exit_codes.UNEXPECTED
     except Exception as exc:
         if isinstance(exc, usage_error_types()):

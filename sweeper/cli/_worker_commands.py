@@ -76,7 +76,10 @@ def worker_command(
     if not force:
         refuse_over_budget(loaded, total_trials - _finished(loaded.name, storage_url), storage_url)
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    console.print(f"worker {worker}: study {loaded.name} until {total_trials} finished trial(s)")
+    console.print(
+        f"worker {worker}: study {loaded.name} until {total_trials} finished trial(s)",
+        markup=False,
+    )
 
     def on_trial(report, _study) -> None:
         values = "  ".join(f"{k}={v:.4g}" for k, v in report.values.items())

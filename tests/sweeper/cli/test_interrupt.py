@@ -4,6 +4,7 @@ storage, the MLflow store and the budget ledger."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from mlflow.tracking import MlflowClient
 from sweeper.budget import BudgetLedger
 from sweeper.budget_guard import trial_key
 from sweeper.cli import exit_codes, main
+from sweeper.cli._interrupt import Terminated, interrupts_raised
 from sweeper.runner import ATTR_FAIL_REASON, ATTR_METRICS, ATTR_MLFLOW_RUN, INTERRUPTED
 from tests.conftest import write_study
 
@@ -165,3 +167,26 @@ def test_sigterm_does_the_same_with_exit_143(budgeted_study: Path, tmp_path: Pat
     assert "Traceback" not in stderr, stderr
     assert "interrupted (SIGTERM)" in stderr
     assert_recorded_as_interrupted(tmp_path, number=0)
+
+
+class SignalledWhileFinalized:
+    """Receives SIGTERM inside its finalizer, where Python drops exceptions."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(100):  # the signal handler runs here, inside __del__
+            sum(range(100))
+
+
+def test_an_interrupt_dropped_by_a_finalizer_is_raised_again() -> None:
+    """Seen for real: a SIGTERM that landed in SQLAlchemy's weakref callback during garbage
+    collection was dropped ("Exception ignored in ...") and the worker ran on."""
+    finished = []
+    with pytest.raises(Terminated), interrupts_raised() as watch:
+        SignalledWhileFinalized()  # collected at once
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+        finished.append(True)
+    assert watch.signum == signal.SIGTERM
+    assert not finished
