@@ -9,6 +9,7 @@ a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
 import warnings
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             code = _invoke(argv)
         except KeyboardInterrupt:  # raised outside typer's own handling (e.g. while importing)
-            code = exit_codes.interrupted(watch.signum or 2)
+            code = exit_codes.interrupted(watch.signum or signal.SIGINT)
     if watch.signum is not None:
         print(INTERRUPTED_MESSAGE.format(signal=watch.signal_name), file=sys.stderr)
         return exit_codes.interrupted(watch.signum)
@@ -74,7 +75,7 @@ def _invoke(argv: list[str] | None) -> int:
                 print(f"error: {usage_message(exc)}", file=sys.stderr)
             return exit_codes.USAGE
         if isinstance(exc, abort_types()):
-            return exit_codes.interrupted(2)
+            return exit_codes.interrupted(signal.SIGINT)  # Ctrl-C, or end of input at a prompt
         raise
     return returned if isinstance(returned, int) else exit_codes.OK
 
