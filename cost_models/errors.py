@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from user_errors import UserError
 
-class CostModelError(ValueError):
+
+class CostModelError(UserError, ValueError):
     """Root of every cost-model error the user can fix."""
 
 

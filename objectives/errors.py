@@ -1,13 +1,16 @@
 """The objectives package's exception tree.
 
 Every error a user can fix (a missing package, an unknown task name, a bad training
-config) derives from ``ObjectiveError``, so the CLI can print it as one line.
+config) derives from ``ObjectiveError`` (a ``user_errors.UserError``), so the CLI can print it
+as one line.
 """
 
 from __future__ import annotations
 
+from user_errors import UserError
 
-class ObjectiveError(Exception):
+
+class ObjectiveError(UserError):
     """Root of every objectives error the user can fix."""
 
 

@@ -10,12 +10,21 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# Without root or password-less sudo, say in one line what to run instead of failing half-way.
+need_root() {
+  if [ "$(id -u)" -ne 0 ] && ! sudo -n true 2>/dev/null; then
+    echo "ci_services: $1 is missing and installing it needs root: run 'sudo bash scripts/ci_services.sh' once, then the same command again" >&2
+    exit 1
+  fi
+}
+
 have_postgres() {
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null \
     || { command -v initdb >/dev/null && command -v pg_ctl >/dev/null; }
 }
 
 if ! have_postgres; then
+  need_root PostgreSQL
   echo "ci_services: installing PostgreSQL (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq
@@ -26,6 +35,7 @@ fi
 # Chromium (Debian's) for the browser test of the MLflow run page and the cost report
 # (tests/report/test_browser.py drives it through playwright, a Python dev dependency).
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  need_root Chromium
   echo "ci_services: installing Chromium (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq

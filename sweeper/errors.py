@@ -1,13 +1,15 @@
-"""The sweeper's exception tree. The CLI turns every ``SweeperError`` into one line and exit
-code 2."""
+"""The sweeper's exception tree. Its root subclasses ``user_errors.UserError``, which the CLI turns
+into one line and exit code 2."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from user_errors import UserError
 
-class SweeperError(Exception):
+
+class SweeperError(UserError):
     """Root of every error the user can fix (bad input, missing files, unknown names)."""
 
 

@@ -12,7 +12,15 @@ import sweeper
 @functools.lru_cache(maxsize=1)
 def git_sha() -> str | None:
     """The commit of the source tree the sweeper runs from, if it is a git checkout."""
-    root = Path(__file__).resolve().parent.parent
+    return checkout_sha(Path(__file__).resolve().parent.parent)
+
+
+def checkout_sha(root: Path) -> str | None:
+    """The commit checked out in ``root`` when ``root`` is the top of a git checkout; ``None``
+    otherwise (an installed copy in a virtual environment inside some other checkout is not one:
+    it has no ``.git`` of its own)."""
+    if not (root / ".git").exists():  # a folder in a clone, a file in a worktree
+        return None
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],

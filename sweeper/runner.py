@@ -29,6 +29,23 @@ from sweeper.tracking import Tracker, TrackingUnavailable, storage_id
 
 log = logging.getLogger(__name__)
 
+#: The fail reason of a trial stopped by Ctrl-C or SIGTERM (``sweeper.cli._interrupt``).
+INTERRUPTED = "interrupted"
+
+
+class _InterruptWithoutTraceback(logging.Filter):
+    """Optuna logs a trial stopped by Ctrl-C with the interrupt's traceback; which line of which
+    library was running is noise there (the trial's record says "interrupted")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+            record.exc_info = record.exc_text = None
+        return True
+
+
+#: Where Optuna logs a failed trial.
+logging.getLogger("optuna.study._optimize").addFilter(_InterruptWithoutTraceback())
+
 # Trial user-attribute keys (the storage side of every trial's record) live with the objective.
 from sweeper.recipe import (  # noqa: E402
     ATTR_FAIL_REASON,
@@ -49,6 +66,7 @@ __all__ = [
     "ATTR_METRICS",
     "ATTR_MLFLOW_RUN",
     "ATTR_PROJECTION",
+    "INTERRUPTED",
     "STUDY_ATTR_BASELINE",
     "RecipeObjective",
     "SweepSummary",
@@ -238,6 +256,8 @@ def run_sweep(
 
     cache = WorkCache(cache_dir or loaded.spec.cache_dir or default_cache_dir())
     objective = RecipeObjective(loaded, ctx, tracker, parent_id, model_path, cache, load)
+    hw_eur_per_hour = trial_hardware_price(loaded.spec, ctx).eur_per_hour
+    objective = _recording_interruption(objective, tracker, hw_eur_per_hour)
     objective = budget.wrap(objective)  # reserve before each trial, settle after (budget_guard)
     reports: list[TrialReport] = []
     pareto_tags = ParetoTagger(tracker) if tracker is not None else None
@@ -277,6 +297,7 @@ def run_sweep(
         if stop_at is None
         else f"running trials until the study has {total_trials} finished"
     )
+    interrupted = False
     try:
         if stop_at is None:
             study.optimize(
@@ -284,12 +305,16 @@ def run_sweep(
             )
         elif not stop_at.reached(study):
             study.optimize(objective, catch=(Exception,), callbacks=[after_trial, stop_at])
+    except KeyboardInterrupt:  # Optuna has recorded the running trial FAIL; close the parent
+        interrupted = True
+        raise
     finally:
         if tracker is not None and parent_id is not None:
             sync_quietly(study, tracker, parent_id, storage_url)  # e.g. a killed worker's run
             try:
-                _log_parent_summary(tracker, parent_id, study, loaded)
-                tracker.end_parent(parent_id)
+                # Interrupted: no review charts (seconds); the next run writes them.
+                _log_parent_summary(tracker, parent_id, study, loaded, review=not interrupted)
+                tracker.end_parent(parent_id, status="KILLED" if interrupted else "FINISHED")
             except Exception as exc:
                 log.warning("could not finish the MLflow parent run: %s", exc)
     states = trial_states(study)
@@ -433,8 +458,46 @@ def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path, load) -
         )
 
 
+def _recording_interruption(
+    objective: Callable[[optuna.Trial], tuple[float, ...]],
+    tracker: Tracker | None,
+    eur_per_hour: float,
+) -> Callable[[optuna.Trial], tuple[float, ...]]:
+    """``objective`` whose trial, when Ctrl-C or SIGTERM stops it, is recorded before Optuna
+    marks it FAIL: fail reason ``INTERRUPTED``, its elapsed time charged (unless the objective
+    recorded its cost), its MLflow run closed (FAILED). The budget guard, wrapped around this,
+    settles the reservation at that cost."""
+
+    def interruptible(trial: optuna.Trial) -> tuple[float, ...]:
+        started = time.perf_counter()
+        try:
+            return objective(trial)
+        except KeyboardInterrupt:
+            metrics = trial.user_attrs.get(ATTR_METRICS) or {}
+            if "cost_eur_trial" not in metrics:
+                wall = time.perf_counter() - started
+                cost_eur = cost_eur_for_seconds(wall, eur_per_hour)
+                metrics = {"wall_seconds": wall, "cost_eur_trial": cost_eur}
+                trial.set_user_attr(ATTR_METRICS, metrics)
+            trial.set_user_attr(ATTR_FAIL_REASON, INTERRUPTED)
+            run_id = trial.user_attrs.get(ATTR_MLFLOW_RUN)
+            if tracker is not None and run_id:
+                try:
+                    tracker.end_trial(run_id, "FAIL", metrics, {"sweeper.fail_reason": INTERRUPTED})
+                except Exception as exc:  # never fatal: `sweeper sync` closes it later
+                    log.warning("could not close trial %d's MLflow run: %s", trial.number, exc)
+            raise
+
+    return interruptible
+
+
 def _log_parent_summary(
-    tracker: Tracker, parent_id: str, study: optuna.Study, loaded: LoadedStudy
+    tracker: Tracker,
+    parent_id: str,
+    study: optuna.Study,
+    loaded: LoadedStudy,
+    *,
+    review: bool = True,
 ) -> None:
     states = trial_states(study)
     metrics: dict[str, float] = {f"trials_{k.lower()}": float(v) for k, v in states.items()}
@@ -459,6 +522,7 @@ def _log_parent_summary(
     )
     # Hypervolume, recommendations, every run's pareto_rank and the chart artifacts: at the end
     # of a sweep only (charts take seconds); never fatal.
-    from sweeper.report import log_review
+    if review:
+        from sweeper.report import log_review
 
-    log_review(tracker, parent_id, study)
+        log_review(tracker, parent_id, study)

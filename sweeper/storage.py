@@ -115,6 +115,12 @@ def storage_exists(storage_url: str) -> bool:
 
 
 def load_existing_study(name: str, storage_url: str) -> optuna.Study:
+    """The named study; ``StorageError`` when it does not exist (and a missing SQLite file is
+    not created by looking)."""
+    if not storage_exists(storage_url):
+        raise StorageError(
+            f"no study named {name!r}: the storage {redact_url(storage_url)} does not exist"
+        )
     storage = open_storage(storage_url)
     try:
         return optuna.load_study(study_name=name, storage=storage)

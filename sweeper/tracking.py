@@ -26,6 +26,7 @@ from sweeper.redaction import redact_url, scrub
 #: Makes the MLflow UI open the experiment in its training-runs view (not the GenAI view).
 EXPERIMENT_KIND_TAG = ("mlflow.experimentKind", "custom_model_development")
 DEFAULT_TRACKING_DB = "mlflow.db"
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 #: Each trial run's small JSON record (trial number, parameters, tags) in the run's artifacts.
 TRIAL_ARTIFACT = "trial.json"
 #: MLflow's own defaults retry a refused connection for minutes (7 retries, backoff factor 2,
@@ -44,7 +45,10 @@ RETRY_AFTER_S = 30.0
 
 
 def default_tracking_uri(cwd: Path | None = None) -> str:
-    """A SQLite MLflow store in the working directory (MLflow 3's file store is deprecated)."""
+    """``MLFLOW_TRACKING_URI`` when set (MLflow's own variable), else a SQLite MLflow store in the
+    working directory (MLflow 3's file store is deprecated)."""
+    if os.environ.get(TRACKING_URI_ENV):
+        return os.environ[TRACKING_URI_ENV]
     return f"sqlite:///{((cwd or Path.cwd()) / DEFAULT_TRACKING_DB).resolve()}"
 
 

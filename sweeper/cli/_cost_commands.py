@@ -58,6 +58,9 @@ from cost_models.errors import InvalidInputError, UnknownGpuError
 from sweeper.cli._apps import app, prices_app
 
 HOURS_PER_MONTH = 730.0
+#: The longest commitment horizon `sweeper commit` prices, month by month: ten years, more than any
+#: GPU's useful life (and a bound that keeps `--months 1e9` from running for hours).
+MAX_MONTHS = 120
 MISSING = "–"
 
 
@@ -234,13 +237,17 @@ def estimate(
     seq_len: Annotated[
         int,
         typer.Option(
-            "--seq-len", help="Tokens per sequence (training) or context length (serving)."
+            "--seq-len",
+            min=1,
+            help="Tokens per sequence (training) or context length (serving).",
         ),
     ] = 2048,
     batch: Annotated[
         int,
         typer.Option(
-            "--batch", help="Sequences per GPU step (training) or concurrent sequences (serving)."
+            "--batch",
+            min=1,
+            help="Sequences per GPU step (training) or concurrent sequences (serving).",
         ),
     ] = 1,
     provider: ProviderOpt = None,
@@ -248,7 +255,7 @@ def estimate(
     pricing: Annotated[
         Pricing, typer.Option("--pricing", help="Price the job at this pricing model.")
     ] = Pricing.on_demand,
-    lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank r.")] = 16,
+    lora_rank: Annotated[int, typer.Option("--lora-rank", min=1, help="LoRA rank r.")] = 16,
     target_modules: Annotated[
         str,
         typer.Option("--target-modules", help="'all-linear' or a comma list, e.g. q_proj,v_proj."),
@@ -274,7 +281,7 @@ def estimate(
         float, typer.Option("--safety-margin", help="Extra memory share on top of the estimate.")
     ] = 0.1,
     runners_up: Annotated[
-        int, typer.Option("--runners-up", help="How many runners-up to show.")
+        int, typer.Option("--runners-up", min=0, help="How many runners-up to show.")
     ] = 5,
     catalog_path: CatalogOpt = None,
     fx_usd_per_eur: FxUsdOpt = None,
@@ -362,14 +369,16 @@ def commit(
             "--hours-per-month", help="Hours a month the instance is busy (730 = around the clock)."
         ),
     ],
-    months: Annotated[int, typer.Option("--months", help="Horizon in months.")],
+    months: Annotated[
+        int, typer.Option("--months", min=1, max=MAX_MONTHS, help="Horizon in months.")
+    ],
     gpu: Annotated[
         str | None, typer.Option("--gpu", help="GPU model; the cheapest matching instance is used.")
     ] = None,
     instance: Annotated[str | None, typer.Option("--instance", help="Instance type.")] = None,
     gpu_count: Annotated[
         int | None,
-        typer.Option("--gpu-count", help="GPUs per instance (default: the fewest offered)."),
+        typer.Option("--gpu-count", min=1, help="GPUs per instance (default: the fewest offered)."),
     ] = None,
     provider: Annotated[str | None, typer.Option("--provider", help="Provider.")] = None,
     region: Annotated[

@@ -239,7 +239,7 @@ def reprice_command(
     serving_instance: ServingInstanceOpt = None,
     mfu: MfuOpt = None,
     horizon_months: MonthsOpt = 12,
-    top: Annotated[int, typer.Option("--top", help="Rows to print.")] = 20,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows to print.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """What the study's configurations would cost on other hardware or prices, without re-running

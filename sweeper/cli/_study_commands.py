@@ -9,11 +9,18 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
 
+from sweeper.cli import _exit_codes as exit_codes
 from sweeper.cli._apps import app
 from sweeper.redaction import redact_url
 
 DEFAULT_STUDY = "demo"
+#: Columns to measure a table in, to learn how wide it would be with nothing cut.
+UNBOUNDED_WIDTH = 100_000
 console = Console(stderr=False)
 err_console = Console(stderr=True)
 
@@ -28,7 +35,9 @@ StorageOpt = typer.Option(
     "line: set SWEEPER_STORAGE, or leave the password out and use PGPASSWORD or ~/.pgpass.",
 )
 TrackingOpt = typer.Option(
-    None, "--tracking-uri", help="MLflow tracking URI (default: sqlite:///./mlflow.db)."
+    None,
+    "--tracking-uri",
+    help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db).",
 )
 DeviceOpt = typer.Option(
     "auto",
@@ -125,7 +134,8 @@ def run_command(
     best: dict[str, float] = {}
 
     console.print(
-        f"[bold]study[/] {loaded.name} ({loaded.path}) -> storage {redact_url(storage_url)}"
+        f"[bold]study[/] {escape(loaded.name)} ({escape(str(loaded.path))}) "
+        f"-> storage {escape(redact_url(storage_url))}"
     )
     with Progress(
         TextColumn("[bold]trial"),
@@ -140,21 +150,14 @@ def run_command(
         task = progress.add_task("trials", total=n_trials, best=f"best {lead}: -", spent=0.0)
 
         def on_status(msg: str) -> None:
-            progress.console.print(f"[dim]{msg}[/]")
+            progress.console.print(f"[dim]{escape(msg)}[/]")
 
         def on_trial(report, st) -> None:
             if report.state == "COMPLETE" and lead in report.values:
                 value = report.values[lead]
                 better = max if loaded.directions[0] == "maximize" else min
                 best[lead] = better(best.get(lead, value), value)
-            values = "  ".join(f"{k}={_fmt(v)}" for k, v in report.values.items())
-            line = (
-                f"trial {report.number:>3} {report.state:<8} {values}  "
-                f"cost_eur_trial=€{report.cost_eur_trial:.4f}"
-            )
-            if report.fail_reason:
-                line += f"  reason: {report.fail_reason}"
-            progress.console.print(line, soft_wrap=True)
+            progress.console.print(trial_line(report), soft_wrap=True)
             progress.update(
                 task,
                 advance=1,
@@ -186,8 +189,35 @@ def run_command(
         )
     console.print(
         f"show: sweeper show {loaded.path}"
-        + (f" --storage {redact_url(storage)}" if storage else "")
+        + (f" --storage {redact_url(storage)}" if storage else ""),
+        markup=False,
     )
+    exit_if_every_trial_failed(summary)
+
+
+def trial_line(report: Any) -> Text:
+    """One finished trial as the progress display prints it: plain text, so that a fail reason
+    such as Llama's ``[/INST]`` is shown as it is, not read as rich markup."""
+    values = "  ".join(f"{k}={_fmt(v)}" for k, v in report.values.items())
+    line = (
+        f"trial {report.number:>3} {report.state:<8} {values}  "
+        f"cost_eur_trial=€{report.cost_eur_trial:.4f}"
+    )
+    if report.fail_reason:
+        line += f"  reason: {report.fail_reason}"
+    return Text(line)
+
+
+def exit_if_every_trial_failed(summary: Any) -> None:
+    """Exit with ``ALL_TRIALS_FAILED`` when this invocation ran trials and none of them completed
+    or was pruned: a pipeline must not read a sweep that only failed as a success."""
+    if summary.reports and all(r.state == "FAIL" for r in summary.reports):
+        err_console.print(
+            f"every trial of this run failed ({len(summary.reports)}); "
+            f"exit code {exit_codes.ALL_TRIALS_FAILED}",
+            markup=False,
+        )
+        raise typer.Exit(exit_codes.ALL_TRIALS_FAILED)
 
 
 @app.command("show")
@@ -254,10 +284,8 @@ def _metric_cell(metrics: dict, name: str) -> str:
 
 
 def _print_summary(data: dict) -> None:
-    from rich.table import Table
-
     console.print(
-        f"[bold]{data['study']}[/]: objectives {data['objectives']}; "
+        f"[bold]{escape(data['study'])}[/]: objectives {escape(str(data['objectives']))}; "
         f"trials by state {data['states']}; "
         f"spent €{data['spent_eur_total']:.4f}"
     )
@@ -270,13 +298,24 @@ def _print_summary(data: dict) -> None:
         )
     if data.get("baseline"):
         console.print(
-            "base model: " + "  ".join(f"{k}={_fmt(v)}" for k, v in data["baseline"].items())
+            "base model: " + "  ".join(f"{k}={_fmt(v)}" for k, v in data["baseline"].items()),
+            markup=False,
         )
-    table = Table(title="trials (* = Pareto-optimal)")
+    header, rows = _trial_rows(data)
+    table = _trials_table(header, rows)
+    unbounded = console.options.update_width(UNBOUNDED_WIDTH)
+    if Measurement.get(console, unbounded, table).maximum <= console.width:
+        console.print(table)
+    else:  # a narrow terminal: one record per trial, every name and value whole
+        console.print(_trials_records(header, rows))
+
+
+def _trial_rows(data: dict) -> tuple[list[str], list[list[str]]]:
+    """The trials as plain-text cells: number (``*`` = Pareto-optimal), state, each objective,
+    the trial's own cost, its parameters and notes."""
     objectives = list(data["objectives"])
-    cols = ["#", "state"] + objectives + ["cost_eur_trial (€)", "params"]
-    for c in cols:
-        table.add_column(c)
+    header = ["#", "state", *objectives, "cost_eur_trial (€)", "params"]
+    rows = []
     for t in data["trials"]:
         mark = "*" if t["pareto"] else ""
         row = [f"{t['number']}{mark}", t["state"]]
@@ -296,13 +335,37 @@ def _print_summary(data: dict) -> None:
             notes.append(t["fail_reason"])
         if notes:
             row[-1] += " | " + "; ".join(notes)
-        table.add_row(*row)
-    console.print(table)
+        rows.append(row)
+    return header, rows
+
+
+def _trials_table(header: list[str], rows: list[list[str]]) -> Table:
+    """One row a trial (cells are ``Text``: a reason such as ``[/INST]`` is not markup)."""
+    table = Table(title="trials (* = Pareto-optimal)")
+    for c in header:
+        table.add_column(c)
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    return table
+
+
+def _trials_records(header: list[str], rows: list[list[str]]) -> Table:
+    """One block a trial: a name column that is never cut, and values that wrap."""
+    grid = Table.grid(padding=(0, 1))
+    grid.title = "trials (* = Pareto-optimal)"
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for i, row in enumerate(rows):
+        if i:
+            grid.add_row()
+        grid.add_row(Text(row[0], style="bold"), Text(header[1]), Text(row[1]))
+        for name, cell in zip(header[2:], row[2:], strict=True):
+            grid.add_row("", Text(name), Text(cell))
+    return grid
 
 
 def _print_quote(q: dict) -> None:
-    from rich.table import Table
-
     console.print(
         f"[bold]quote for {q['study']}[/]: {q['n_trials']} trial(s) on {q['trial_hardware']} "
         f"(€{q['trial_eur_per_hour']:.4f}/h); {q['calibration']}"

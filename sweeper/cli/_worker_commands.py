@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from sweeper.cli._apps import app
 from sweeper.cli._study_commands import (
@@ -15,6 +16,7 @@ from sweeper.cli._study_commands import (
     StudyArg,
     TrackingOpt,
     console,
+    exit_if_every_trial_failed,
     pin_device,
     prepare_sweep,
     refuse_over_budget,
@@ -79,14 +81,17 @@ def worker_command(
     if not force:
         refuse_over_budget(loaded, total_trials - _finished(loaded.name, storage_url), storage_url)
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    console.print(f"worker {worker}: study {loaded.name} until {total_trials} finished trial(s)")
+    console.print(
+        f"worker {worker}: study {loaded.name} until {total_trials} finished trial(s)",
+        markup=False,
+    )
 
     def on_trial(report, _study) -> None:
         values = "  ".join(f"{k}={v:.4g}" for k, v in report.values.items())
         line = f"worker {worker}: trial {report.number:>4} {report.state:<8} {values}"
         if report.fail_reason:
             line += f"  reason: {report.fail_reason}"
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, markup=False)
 
     summary = run_sweep(
         loaded,
@@ -97,7 +102,7 @@ def worker_command(
         artifact_root=Path.cwd() / "mlartifacts",
         baseline=not no_baseline,
         on_trial=on_trial,
-        on_status=lambda msg: console.print(f"[dim]{msg}[/]"),
+        on_status=lambda msg: console.print(f"[dim]{escape(msg)}[/]"),
         device=device,
     )
     states = ", ".join(f"{v} {k.lower()}" for k, v in sorted(summary.states.items()))
@@ -105,6 +110,7 @@ def worker_command(
         f"worker {worker}: done, {summary.trials_run} trial(s) here; study has {states}",
         highlight=False,
     )
+    exit_if_every_trial_failed(summary)
 
 
 @app.command("sync")
