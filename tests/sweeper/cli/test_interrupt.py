@@ -13,6 +13,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy.exc
 import yaml
 from mlflow.tracking import MlflowClient
 
@@ -85,17 +86,32 @@ def wait_for_running_trial(
     pytest.fail(f"trial {number} was not running within {START_TIMEOUT_S} s")
 
 
+def open_when_created(
+    process: subprocess.Popen, db_file: Path, storage_url: str
+) -> optuna.storages.RDBStorage:
+    """The run's storage, once the run has created it: the file may not exist yet, and opening
+    it while the run is still creating its tables races that (SQLite: "table ... already
+    exists"), so retry until the schema is complete."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        if db_file.exists():
+            try:
+                return optuna.storages.RDBStorage(storage_url)
+            except sqlalchemy.exc.OperationalError:
+                pass
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail(f"the run did not create its storage within {START_TIMEOUT_S} s")
+
+
 def interrupt(
     study: Path, tmp_path: Path, signum: int, *, trials: int, number: int
 ) -> tuple[int, str]:
     """Start a run, signal it while trial ``number`` runs; its exit code and stderr."""
     storage_url = f"sqlite:///{tmp_path / 'sweeper.db'}"
     process = start_run(study, tmp_path, trials)
-    # The file may not exist yet: wait for the process to create it before opening it.
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not (tmp_path / "sweeper.db").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    storage = optuna.storages.RDBStorage(storage_url)
+    storage = open_when_created(process, tmp_path / "sweeper.db", storage_url)
     try:
         wait_for_running_trial(process, storage, number)
         process.send_signal(signum)
