@@ -7,7 +7,6 @@ merge takes seconds, and a merged model is as large as the base model).
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sweeper.recipe._cache import CacheResult, WorkCache, cache_key
+from sweeper.recipe._fingerprint import ContentHashes
 from sweeper.study._schema import DENSITY_METHODS
 
 
@@ -27,12 +27,12 @@ class LoraJob:
     train_file: Path
     config: Any  # objectives.LoraTrainConfig
 
-    def inputs(self, model_fingerprint: str) -> dict[str, Any]:
+    def inputs(self, model_fingerprint: str, hashes: ContentHashes | None = None) -> dict[str, Any]:
         cfg = asdict(self.config)
         cfg.pop("train_task", None)  # the examples come from train_file
         return {
             "model": model_fingerprint,
-            "train_file_sha256": file_sha256(self.train_file),
+            "train_file_sha256": (hashes or _PROCESS_HASHES).file_sha256(self.train_file),
             "config": cfg,
         }
 
@@ -96,33 +96,34 @@ class RecipeResult:
         return next((s for s in self.steps if s.step == name), None)
 
 
+#: Hashes memoised for this process only, where no work cache (and its memo file) is at hand.
+_PROCESS_HASHES = ContentHashes()
+
+
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return _PROCESS_HASHES.file_sha256(path)
 
 
-def model_fingerprint(model_dir: str) -> str:
-    """Identity of a model folder: its config and the names and sizes of its weight files."""
+def model_fingerprint(model_dir: str, hashes: ContentHashes | None = None) -> str:
+    """Identity of a model folder: the content hashes of its files (see ``_fingerprint``)."""
     folder = Path(model_dir)
     if not folder.is_dir():
         return model_dir  # a hub id: its name is its identity
-    parts = [(folder / "config.json").read_text() if (folder / "config.json").is_file() else ""]
-    for f in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
-        parts.append(f"{f.name}:{f.stat().st_size}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+    return (hashes or _PROCESS_HASHES).folder_fingerprint(folder)
 
 
-def recipe_keys(recipe: Recipe) -> dict[str, str]:
+def recipe_keys(recipe: Recipe, hashes: ContentHashes | None = None) -> dict[str, str]:
     """The cache keys of every step (computed without running anything)."""
-    base = model_fingerprint(recipe.base_model)
-    keys = {"lora": cache_key("lora", recipe.lora.inputs(base))}
+    base = model_fingerprint(recipe.base_model, hashes)
+    keys = {"lora": cache_key("lora", recipe.lora.inputs(base, hashes))}
     partner_keys = []
     if recipe.merge is not None:
         for partner in recipe.partners:
             if isinstance(partner, LoraJob):
-                k = cache_key("lora", partner.inputs(base))
+                k = cache_key("lora", partner.inputs(base, hashes))
                 keys[f"lora.{partner.name}"] = k
             else:
-                k = model_fingerprint(str(partner))
+                k = model_fingerprint(str(partner), hashes)
             partner_keys.append(k)
     keys["eval"] = cache_key(
         "eval",
@@ -148,9 +149,9 @@ def run_recipe(recipe: Recipe, cache: WorkCache, *, trainer_callbacks: Any = Non
     """
     from objectives import TaskScore
 
-    keys = recipe_keys(recipe)
+    keys = recipe_keys(recipe, cache.hashes)
     result = RecipeResult(scores={})
-    base = model_fingerprint(recipe.base_model)
+    base = model_fingerprint(recipe.base_model, cache.hashes)
 
     def build_eval(folder: Path) -> dict[str, Any]:
         adapters = {}
@@ -248,7 +249,7 @@ def _train_cached(
         }
 
     started = time.perf_counter()
-    got = cache.get_or_build("lora", job.inputs(base_fingerprint), build)
+    got = cache.get_or_build("lora", job.inputs(base_fingerprint, cache.hashes), build)
     seconds = time.perf_counter() - started
     result.steps.append(
         StepRecord(step, got.key, got.hit, seconds, got.build_seconds if got.hit else 0.0)
