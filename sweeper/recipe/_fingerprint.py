@@ -44,9 +44,7 @@ class ContentHashes:
 
     def folder_fingerprint(self, folder: Path) -> str:
         """20 hex digits over the names and content hashes of the folder's top-level files."""
-        files = sorted(
-            f for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")
-        )
+        files = sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
         parts = [f"{f.name}:{self.file_sha256(f)}" for f in files]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
