@@ -168,11 +168,13 @@ def run_sweep(
     on_status: Callable[[str], None] | None = None,
     cache_dir: Path | None = None,
     total_trials: int | None = None,
+    update_budget: bool = False,
 ) -> SweepSummary:
     """Add ``n_trials`` trials to the study (creating or resuming it) and log them to MLflow.
 
     With ``total_trials``, run trials until the study has that many finished ones instead (see
     ``StopAtTotalTrials``): what each of several workers sharing the study does.
+    ``update_budget``: the study file's ``budget_eur`` may replace a different stored budget.
     """
     from objectives import resolve_model_path
     from sweeper.budget_guard import BudgetGuard  # imports this module: import it late
@@ -217,6 +219,7 @@ def run_sweep(
         on_status=status,
         tracker=tracker,
         parent_run_id=parent_id,
+        update_budget=update_budget,
     )
     status("preparing the model (first run converts the bundled GGUF once)")
     model_path = resolve_model_path(loaded.spec.model.path)

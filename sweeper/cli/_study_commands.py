@@ -81,6 +81,12 @@ def run_command(
         help="Start even when the quote (P50) exceeds the remaining budget; "
         "the ledger still refuses each trial that does not fit.",
     ),
+    update_budget: bool = typer.Option(
+        False,
+        "--update-budget",
+        help="Replace the study's stored budget by the study file's budget_eur (without it, a "
+        "budget_eur that differs from the stored one is refused).",
+    ),
 ) -> None:
     """Run (or resume) a study: each trial trains a LoRA, evaluates it with lm-eval, prices it,
     logs it."""
@@ -140,6 +146,7 @@ def run_command(
             baseline=not no_baseline,
             on_trial=on_trial,
             on_status=on_status,
+            update_budget=update_budget,
         )
     states = ", ".join(f"{v} {k.lower()}" for k, v in sorted(summary.states.items()))
     console.print(

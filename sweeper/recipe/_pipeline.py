@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sweeper.budget import check_spending
 from sweeper.recipe._cache import CacheResult, WorkCache, cache_key
 from sweeper.recipe._fingerprint import ContentHashes
 from sweeper.study._schema import DENSITY_METHODS
@@ -155,6 +156,7 @@ def run_recipe(recipe: Recipe, cache: WorkCache, *, trainer_callbacks: Any = Non
 
     def build_eval(folder: Path) -> dict[str, Any]:
         adapters = {}
+        check_spending()  # between stages: a trial over its budget limit stops here
         lora = _train_cached(
             recipe.lora, base, recipe.base_model, cache, "lora", result, trainer_callbacks
         )
@@ -164,11 +166,14 @@ def run_recipe(recipe: Recipe, cache: WorkCache, *, trainer_callbacks: Any = Non
             for partner in recipe.partners:
                 if isinstance(partner, LoraJob):
                     step = f"lora.{partner.name}"
+                    check_spending()
                     got = _train_cached(partner, base, recipe.base_model, cache, step, result, None)
                     partner_models.append((recipe.base_model, got.path))
                 else:
                     partner_models.append((str(partner), None))
+        check_spending()
         model, tokenizer = _build_model(recipe, lora.path, partner_models, result)
+        check_spending()
         from objectives import evaluate
         from objectives.quantize import model_size_bytes
 
@@ -237,7 +242,10 @@ def _train_cached(
             tokenizer,
             job.config,
             examples=read_examples_file(job.train_file),
-            trainer_callbacks=tuple(trainer_callbacks(tokenizer)) if trainer_callbacks else (),
+            trainer_callbacks=(
+                *(trainer_callbacks(tokenizer) if trainer_callbacks else ()),
+                _spending_limit_callback(),
+            ),
         )
         peft_model.save_pretrained(str(folder))
         return {
@@ -259,6 +267,17 @@ def _train_cached(
         result.trainable_params = int(got.meta.get("trainable_params", 0))
         result.train_loss_final = float(got.meta.get("final_loss", float("nan")))
     return got
+
+
+def _spending_limit_callback() -> Any:
+    """A transformers callback that stops the training of a trial over its budget limit."""
+    from transformers import TrainerCallback
+
+    class SpendingLimitCallback(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            check_spending()
+
+    return SpendingLimitCallback()
 
 
 def _build_model(
