@@ -125,6 +125,7 @@ def test_a_trial_over_its_limit_fails_and_is_charged_what_it_spent(
 
     (trial,) = study.trials
     assert trial.state.name == "FAIL"
+    print(trial.user_attrs["fail_reason"])
     assert trial.user_attrs["fail_reason"].startswith(
         "TrialOverrunError: budget overrun: trial 0 spent €"
     )
