@@ -56,10 +56,11 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     """The process's RDB storage on ``url``, with heartbeats, so a killed worker's trial is failed
     and re-queued.
 
-    One storage (one engine, a pool of at most ``STORAGE_POOL_SIZE + STORAGE_MAX_OVERFLOW``
-    connections) per URL and process: calling this again, e.g. for each quote of a long-running
-    worker, returns the same one, so a worker holds a constant number of connections. The pools
-    are closed at exit (``close_storages``).
+    On a database server, one storage (one engine, a pool of at most ``STORAGE_POOL_SIZE +
+    STORAGE_MAX_OVERFLOW`` connections) per URL and process: calling this again, e.g. for each
+    quote of a long-running worker, returns the same one, so a worker holds a constant number of
+    connections. The pools are closed at exit (``close_storages``). A SQLite file gets a new
+    storage each call.
 
     A running trial writes a heartbeat every ``SWEEPER_HEARTBEAT_INTERVAL_S`` seconds (default 30);
     one silent for ``SWEEPER_HEARTBEAT_GRACE_S`` (default 120) is failed by the next worker that
@@ -72,6 +73,10 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
             f"`{GRACE_PERIOD_ENV} > {HEARTBEAT_INTERVAL_ENV}` must hold, but got "
             f"grace={grace_s}, interval={interval_s}"
         )
+    if url.startswith("sqlite"):
+        # A file, no server to run out of connections; a cached engine would keep reading a
+        # database file deleted and created again under the same name.
+        return _new_storage(url, interval_s, grace_s)
     key = (url, interval_s, grace_s)
     with _open_storages_lock:
         storage = _open_storages.get(key)

@@ -7,8 +7,9 @@ lets two workers read the same balance. Driver-level transaction control is turn
 transaction begins with ``BEGIN IMMEDIATE``, which takes the database's write lock up front; others
 wait for it (up to ``SQLITE_BUSY_TIMEOUT_S``).
 
-A process keeps one engine per storage URL (``ledger_engine``), whatever the number of ledgers it
-opens, so a long-running worker holds a constant number of connections; they close at exit.
+On a database server, a process keeps one engine per storage URL (``ledger_engine``), whatever the
+number of ledgers it opens, so a long-running worker holds a constant number of connections; they
+close at exit.
 """
 
 from __future__ import annotations
@@ -40,7 +41,12 @@ _engines_lock = threading.Lock()
 
 
 def ledger_engine(storage_url: str) -> Engine:
-    """The process's ledger engine on ``storage_url``, created on first use."""
+    """The process's ledger engine on ``storage_url`` (a database server), created on first use;
+    a new engine for a SQLite file, which ``release_ledger_engine`` disposes."""
+    if storage_url.startswith("sqlite"):
+        # No server to run out of connections; a cached engine would keep writing to a database
+        # file deleted and created again under the same name.
+        return create_ledger_engine(storage_url)
     with _engines_lock:
         engine = _engines.get(storage_url)
         if engine is not None:
@@ -52,6 +58,14 @@ def ledger_engine(storage_url: str) -> Engine:
             # Still usable by a ledger that holds it: a disposed engine opens a new pool on demand.
             _engines.popitem(last=False)[1].dispose()
         return engine
+
+
+def release_ledger_engine(engine: Engine) -> None:
+    """Done with ``engine``: disposed unless it is the process's shared one for its URL."""
+    with _engines_lock:
+        shared = any(engine is e for e in _engines.values())
+    if not shared:
+        engine.dispose()
 
 
 def close_ledger_engines() -> None:

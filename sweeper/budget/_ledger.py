@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 
 from sweeper.budget._amounts import to_eur, to_micro_eur
 from sweeper.budget._balance import Balance
-from sweeper.budget._engine import ledger_engine, redact
+from sweeper.budget._engine import ledger_engine, redact, release_ledger_engine
 from sweeper.budget._errors import (
     BudgetChangeError,
     BudgetNotSetError,
@@ -77,8 +77,9 @@ class BudgetLedger:
             create_tables(self._engine)
 
     def close(self) -> None:
-        """Nothing to release: the engine is the process's (``_engine.ledger_engine``) and its
-        connections return to its pool after each operation."""
+        """Release the engine (a database server's is the process's, kept for its next ledger:
+        ``_engine.ledger_engine``)."""
+        release_ledger_engine(self._engine)
 
     def __enter__(self) -> BudgetLedger:
         return self
