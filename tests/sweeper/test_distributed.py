@@ -109,9 +109,7 @@ def pg_storage(postgres_url: str) -> Iterator[optuna.storages.RDBStorage]:
     storage.engine.dispose()
 
 
-def load(
-    name: str, storage: str | optuna.storages.RDBStorage
-) -> list[optuna.trial.FrozenTrial]:
+def load(name: str, storage: str | optuna.storages.RDBStorage) -> list[optuna.trial.FrozenTrial]:
     """The study's trials; none while no worker has created the study yet. Given a URL, the
     storage opened for this read is disposed before returning."""
     if isinstance(storage, str):
