@@ -18,6 +18,12 @@ from tests.servers import PostgresServer, free_port
 pytestmark = pytest.mark.postgres
 
 
+@pytest.fixture(autouse=True)
+def _artifacts_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database store's default artifact root is ./mlruns: keep it out of the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 def test_a_store_that_is_down_is_skipped_and_sync_catches_up(
     tiny_study: Path,
     tmp_path: Path,
