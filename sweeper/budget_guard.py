@@ -14,8 +14,18 @@
   (user attribute ``metrics``) replaces the reservation; a trial that recorded no cost is charged
   its elapsed time at the trial hardware's EUR per hour.
 
+- while the objective runs: once the time model is calibrated on the study's completed trials, a
+  trial that has cost ``budget_overrun_factor`` (study file, default 2) times its reservation is
+  stopped (``sweeper.budget._overrun``): it fails with reason ``"budget overrun: ..."`` and is
+  charged what it spent.
+
 Spend can therefore pass the budget only by the estimate errors of the trials in flight at the last
-admission (``sweeper.budget._balance``). The base-model evaluation is charged the same way
+admission (``sweeper.budget._balance``), each at most ``budget_overrun_factor`` times its
+reservation once calibrated.
+
+Changing a stored budget takes ``--update-budget``; a worker whose file differs is refused. A worker
+started before any budget was declared reads the ledger before each trial and is bound by a budget
+declared later. The base-model evaluation is charged the same way
 (``run_baseline``), under the key ``baseline@<worker>``.
 
 Workers that die leave reservations open. At start and before each reservation a worker settles
@@ -35,11 +45,14 @@ from typing import Any
 import optuna
 
 from sweeper.budget import (
+    BudgetChangeError,
     BudgetError,
     BudgetLedger,
     BudgetNotSetError,
     LedgerSummary,
     ReservationStateError,
+    SpendingLimit,
+    spending_limit,
     to_micro_eur,
 )
 from sweeper.costing import cost_eur_for_seconds
@@ -66,6 +79,8 @@ REQUOTE_GROWTH = 1.25
 #: A reservation is presumed abandoned after this many P90 trial durations (plus grace period).
 STALE_AFTER_P90_TRIALS = 3.0
 BUDGET_EXHAUSTED = "budget exhausted"
+#: How ``sweeper.quote`` names a time model fitted on the study's own completed trials.
+CALIBRATED_ON_TRIALS = "calibrated from"
 
 
 def trial_key(number: int) -> str:
@@ -80,6 +95,10 @@ class ReservationEstimates:
     trial_seconds: float
     baseline_eur: float
     source: str
+    #: Whether the time model is calibrated on this study's completed trials. Only then does a
+    #: trial that overruns its reservation get stopped: a physics estimate may be off by more
+    #: than the overrun factor, and stopping every trial would keep the study from calibrating.
+    calibrated: bool = False
 
 
 def reservation_estimates(loaded: LoadedStudy, study: optuna.Study) -> ReservationEstimates:
@@ -92,6 +111,7 @@ def reservation_estimates(loaded: LoadedStudy, study: optuna.Study) -> Reservati
         trial_seconds=q["per_trial"]["trial_seconds"][RESERVE_PERCENTILE],
         baseline_eur=q["baseline_eval"]["cost_eur"] * BASELINE_RESERVE_MARGIN,
         source=q["calibration"],
+        calibrated=q["calibration"].startswith(CALIBRATED_ON_TRIALS),
     )
 
 
@@ -165,11 +185,17 @@ class BudgetGuard:
         on_status: Callable[[str], None] = lambda _msg: None,
         tracker: Any = None,
         parent_run_id: str | None = None,
+        update_budget: bool = False,
     ) -> BudgetGuard:
         """Set the ledger's budget from the study file, book spend it lacks, recover stale
-        reservations, and say where the budget stands. The file's ``budget_eur`` replaces a
-        different stored one (raise it to continue a study that ran out). A file without
-        ``budget_eur`` keeps the stored budget, if any, in force: it is never dropped silently.
+        reservations, and say where the budget stands.
+
+        A stored budget changes only with ``update_budget`` (``--update-budget``): a file whose
+        ``budget_eur`` differs from it raises ``BudgetChangeError``, so a worker started with an
+        older or another copy of the study file never rewrites the study's budget silently. A
+        file without ``budget_eur`` keeps the stored budget, if any, in force. Without any budget
+        yet, the guard still watches the ledger: a budget another worker declares later binds
+        this worker from its next trial.
         """
         ledger = BudgetLedger(storage_url, loaded.name)
         declared = loaded.spec.budget_eur
@@ -177,21 +203,6 @@ class BudgetGuard:
             stored = ledger.summary().budget_eur
         except BudgetNotSetError:
             stored = None
-        if declared is None and stored is None:
-            ledger.close()
-            return cls(loaded, None, eur_per_hour=eur_per_hour, estimate=reservation_estimates)
-        if stored is None:
-            ledger.set_budget(declared)
-        elif declared is not None and _micro(declared) != _micro(stored):
-            ledger.change_budget(declared)
-            on_status(
-                f"budget of study {loaded.name} changed from €{stored:.4f} to €{declared:.4f}"
-            )
-        elif declared is None:
-            on_status(
-                f"{loaded.path} declares no budget_eur; the study's stored budget €{stored:.4f} "
-                f"stays in force (set budget_eur to change it)"
-            )
 
         def log_balance(step: int, summary: LedgerSummary) -> None:
             if tracker is None or parent_run_id is None:
@@ -215,6 +226,28 @@ class BudgetGuard:
             estimate=reservation_estimates,
             on_balance=log_balance,
         )
+        if declared is None and stored is None:
+            return guard  # inactive until a budget is declared (checked before each trial)
+        if stored is None:
+            ledger.set_budget(declared)
+        elif declared is not None and _micro(declared) != _micro(stored):
+            if not update_budget:
+                raise BudgetChangeError(
+                    f"{loaded.path}: field 'budget_eur' is {declared:g}, but study "
+                    f"{loaded.name!r} already has the stored budget €{stored:g}; a stored budget "
+                    f"changes only with --update-budget (give budget_eur {stored:g} or remove it "
+                    f"to keep it)"
+                )
+            ledger.change_budget(declared)
+            on_status(
+                f"budget of study {loaded.name} changed from €{stored:.4f} to €{declared:.4f}"
+            )
+        elif declared is None:
+            on_status(
+                f"{loaded.path} declares no budget_eur; the study's stored budget €{stored:.4f} "
+                f"stays in force (set budget_eur and --update-budget to change it)"
+            )
+
         guard.book_unreserved_spend(study)
         guard.recover(study)
         summary = ledger.summary()
@@ -227,7 +260,15 @@ class BudgetGuard:
 
     @property
     def active(self) -> bool:
-        return self.ledger is not None
+        """Whether the study has a budget now (read from the ledger: another worker may have
+        declared one since this worker started)."""
+        if self.ledger is None:
+            return False
+        try:
+            self.ledger.summary()
+        except BudgetNotSetError:
+            return False
+        return True
 
     def close(self) -> None:
         if self.ledger is not None:
@@ -259,13 +300,25 @@ class BudgetGuard:
 
         def budgeted_objective(trial: optuna.Trial) -> tuple[float, ...]:
             key = trial_key(trial.number)
+            if not self.active:  # re-read before every trial: no budget declared yet
+                return objective(trial)
             self.recover(trial.study)
             estimate = self.estimates(trial.study)
             if not self._reserve(key, estimate.trial_eur):
                 self._refuse(trial, estimate)
             started = time.perf_counter()
+            limit = SpendingLimit(
+                trial.number,
+                reserved_eur=estimate.trial_eur,
+                factor=self.loaded.spec.budget_overrun_factor,
+                eur_per_hour=self.eur_per_hour,
+                started=started,
+            )
             try:
-                return objective(trial)
+                if not estimate.calibrated:
+                    return objective(trial)
+                with spending_limit(limit):  # the recipe stops a trial that overruns it
+                    return objective(trial)
             finally:
                 cost = _recorded_cost(trial.user_attrs)
                 if cost is None:
@@ -282,6 +335,8 @@ class BudgetGuard:
             return {}
         try:
             summary = self.ledger.summary()
+        except BudgetNotSetError:
+            return {}
         except BudgetError as exc:
             log.warning("could not read the budget ledger: %s", exc)
             return {}
@@ -289,7 +344,7 @@ class BudgetGuard:
 
     def run_baseline(self, study: optuna.Study, evaluate: Callable[[], None]) -> bool:
         """Run the base-model evaluation if the budget admits it; ``False`` when refused."""
-        if self.ledger is None:
+        if self.ledger is None or not self.active:
             evaluate()
             return True
         key = f"{BASELINE_KEY_PREFIX}{self.ledger.worker_id}"

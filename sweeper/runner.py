@@ -190,6 +190,7 @@ def run_sweep(
     cache_dir: Path | None = None,
     total_trials: int | None = None,
     device: str = "auto",
+    update_budget: bool = False,
 ) -> SweepSummary:
     """Add ``n_trials`` trials to the study (creating or resuming it) and log them to MLflow.
 
@@ -197,10 +198,8 @@ def run_sweep(
 
     With ``total_trials``, run trials until the study has that many finished ones instead (see
     ``StopAtTotalTrials``): what each of several workers sharing the study does.
+    ``update_budget``: the study file's ``budget_eur`` may replace a different stored budget.
     """
-    from objectives import resolve_model_path
-    from sweeper.budget_guard import BudgetGuard  # imports this module: import it late
-
     status = on_status or (lambda _msg: None)
     load = model_load(loaded, device)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -234,26 +233,22 @@ def run_sweep(
         except TrackingUnavailable as exc:  # trials stay in the storage; `sweeper sync` later
             status(f"{exc}; running without MLflow, `sweeper sync` writes the trials later")
             tracker = parent_id = None
-    budget = BudgetGuard.open(
-        loaded,
-        study,
-        storage_url,
-        eur_per_hour=trial_hardware_price(loaded.spec, ctx).eur_per_hour,
-        on_status=status,
-        tracker=tracker,
-        parent_run_id=parent_id,
-    )
-    status("preparing the model (first run converts the bundled GGUF once)")
-    model_path = resolve_model_path(loaded.spec.model.path)
-
-    if baseline and STUDY_ATTR_BASELINE not in study.user_attrs:
-        status("evaluating the base model (once per study)")
-        evaluate = partial(
-            _record_baseline, loaded, study, ctx, tracker, parent_id, model_path, load
+    try:  # from here on, the parent run is closed whatever happens (see the `finally` below)
+        budget, model_path = _prepare_trials(
+            loaded,
+            study,
+            storage_url,
+            ctx,
+            tracker,
+            parent_id,
+            status,
+            baseline,
+            update_budget,
+            load,
         )
-        if not budget.run_baseline(study, evaluate):
-            status("budget: the base-model evaluation does not fit in what remains; skipped")
-
+    except BaseException as exc:
+        _close_parent(tracker, parent_id, study, loaded, storage_url, _parent_status(exc))
+        raise
     cache = WorkCache(cache_dir or loaded.spec.cache_dir or default_cache_dir())
     objective = RecipeObjective(loaded, ctx, tracker, parent_id, model_path, cache, load)
     hw_eur_per_hour = trial_hardware_price(loaded.spec, ctx).eur_per_hour
@@ -297,7 +292,7 @@ def run_sweep(
         if stop_at is None
         else f"running trials until the study has {total_trials} finished"
     )
-    interrupted = False
+    parent_status = "FINISHED"
     try:
         if stop_at is None:
             study.optimize(
@@ -305,18 +300,11 @@ def run_sweep(
             )
         elif not stop_at.reached(study):
             study.optimize(objective, catch=(Exception,), callbacks=[after_trial, stop_at])
-    except KeyboardInterrupt:  # Optuna has recorded the running trial FAIL; close the parent
-        interrupted = True
+    except BaseException as exc:
+        parent_status = _parent_status(exc)
         raise
     finally:
-        if tracker is not None and parent_id is not None:
-            sync_quietly(study, tracker, parent_id, storage_url)  # e.g. a killed worker's run
-            try:
-                # Interrupted: no review charts (seconds); the next run writes them.
-                _log_parent_summary(tracker, parent_id, study, loaded, review=not interrupted)
-                tracker.end_parent(parent_id, status="KILLED" if interrupted else "FINISHED")
-            except Exception as exc:
-                log.warning("could not finish the MLflow parent run: %s", exc)
+        _close_parent(tracker, parent_id, study, loaded, storage_url, parent_status)
     states = trial_states(study)
     return SweepSummary(
         study_name=loaded.name,
@@ -327,6 +315,73 @@ def run_sweep(
         parent_run_id=parent_id,
         reports=reports,
     )
+
+
+def _prepare_trials(
+    loaded: LoadedStudy,
+    study: optuna.Study,
+    storage_url: str,
+    ctx: PricingContext,
+    tracker: Tracker | None,
+    parent_id: str | None,
+    status: Callable[[str], None],
+    baseline: bool,
+    update_budget: bool,
+    load: Any,
+) -> tuple[Any, str]:
+    """The budget guard and the model folder; the base-model evaluation once per study."""
+    from objectives import resolve_model_path
+    from sweeper.budget_guard import BudgetGuard  # imports this module: import it late
+
+    budget = BudgetGuard.open(
+        loaded,
+        study,
+        storage_url,
+        eur_per_hour=trial_hardware_price(loaded.spec, ctx).eur_per_hour,
+        on_status=status,
+        tracker=tracker,
+        parent_run_id=parent_id,
+        update_budget=update_budget,
+    )
+    status("preparing the model (first run converts the bundled GGUF once)")
+    model_path = resolve_model_path(loaded.spec.model.path)
+
+    if baseline and STUDY_ATTR_BASELINE not in study.user_attrs:
+        status("evaluating the base model (once per study)")
+        evaluate = partial(
+            _record_baseline, loaded, study, ctx, tracker, parent_id, model_path, load
+        )
+        if not budget.run_baseline(study, evaluate):
+            status("budget: the base-model evaluation does not fit in what remains; skipped")
+    return budget, model_path
+
+
+def _parent_status(exc: BaseException) -> str:
+    """The MLflow status of a parent run whose sweep ended with ``exc``."""
+    return "KILLED" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "FAILED"
+
+
+def _close_parent(
+    tracker: Tracker | None,
+    parent_id: str | None,
+    study: optuna.Study,
+    loaded: LoadedStudy,
+    storage_url: str,
+    parent_status: str,
+) -> None:
+    """Write what MLflow missed and the study's summary, and end the parent run (never raises)."""
+    if tracker is None or parent_id is None:
+        return
+    sync_quietly(study, tracker, parent_id, storage_url)  # e.g. a killed worker's run
+    try:
+        # Interrupted: no review charts (seconds); the next run writes them.
+        _log_parent_summary(tracker, parent_id, study, loaded, review=parent_status != "KILLED")
+    except Exception as exc:
+        log.warning("could not log the study's summary to MLflow: %s", exc)
+    try:
+        tracker.end_parent(parent_id, status=parent_status)
+    except Exception as exc:
+        log.warning("could not finish the MLflow parent run: %s", exc)
 
 
 class ParetoTagger:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import threading
 import time
+from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,6 +38,15 @@ STALE_TRIAL_MAX_RETRY = 2
 #: FAIL does not count: a trial whose worker died is failed and re-queued, and counting both would
 #: end the study one trial short.
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
+#: Connections one storage's pool keeps (a worker's main thread and its heartbeat thread) and may
+#: open beyond that for a moment; a process holds at most this many per storage URL.
+STORAGE_POOL_SIZE = 2
+STORAGE_MAX_OVERFLOW = 1
+#: Storages a process keeps open at once (one per URL); the least recently used is closed first.
+MAX_OPEN_STORAGES = 4
+
+_open_storages: OrderedDict[tuple[str, int, int], optuna.storages.RDBStorage] = OrderedDict()
+_open_storages_lock = threading.Lock()
 
 
 def default_storage_url(cwd: Path | None = None) -> str:
@@ -42,7 +54,14 @@ def default_storage_url(cwd: Path | None = None) -> str:
 
 
 def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """An RDB storage with heartbeats, so a killed worker's trial is failed and re-queued.
+    """The process's RDB storage on ``url``, with heartbeats, so a killed worker's trial is failed
+    and re-queued.
+
+    On a database server, one storage (one engine, a pool of at most ``STORAGE_POOL_SIZE +
+    STORAGE_MAX_OVERFLOW`` connections) per URL and process: calling this again, e.g. for each
+    quote of a long-running worker, returns the same one, so a worker holds a constant number of
+    connections. The pools are closed at exit (``close_storages``). A SQLite file gets a new
+    storage each call.
 
     A running trial writes a heartbeat every ``SWEEPER_HEARTBEAT_INTERVAL_S`` seconds (default 30);
     one silent for ``SWEEPER_HEARTBEAT_GRACE_S`` (default 120) is failed by the next worker that
@@ -55,10 +74,48 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
             f"`{GRACE_PERIOD_ENV} > {HEARTBEAT_INTERVAL_ENV}` must hold, but got "
             f"grace={grace_s}, interval={interval_s}"
         )
+    if url.startswith("sqlite"):
+        # A file, no server to run out of connections; a cached engine would keep reading a
+        # database file deleted and created again under the same name.
+        return _new_storage(url, interval_s, grace_s)
+    key = (url, interval_s, grace_s)
+    with _open_storages_lock:
+        storage = _open_storages.get(key)
+        if storage is not None:
+            _open_storages.move_to_end(key)
+            return storage
+        storage = _new_storage(url, interval_s, grace_s)
+        _open_storages[key] = storage
+        while len(_open_storages) > MAX_OPEN_STORAGES:
+            # Still usable by whoever holds it: a disposed engine opens a fresh pool on demand.
+            _open_storages.popitem(last=False)[1].engine.dispose()
+        return storage
+
+
+def close_storages() -> None:
+    """Close the connections of every storage this process opened (registered to run at exit)."""
+    with _open_storages_lock:
+        while _open_storages:
+            _open_storages.popitem()[1].engine.dispose()
+
+
+def _forget_storages_in_child() -> None:
+    # A forked child must not use its parent's connections; it opens its own on demand.
+    for storage in _open_storages.values():
+        storage.engine.dispose(close=False)
+    _open_storages.clear()
+
+
+atexit.register(close_storages)
+os.register_at_fork(after_in_child=_forget_storages_in_child)
+
+
+def _new_storage(url: str, interval_s: int, grace_s: int) -> optuna.storages.RDBStorage:
     for attempt in range(SCHEMA_RACE_ATTEMPTS):
         try:
             return optuna.storages.RDBStorage(
                 url,
+                engine_kwargs=_pool_options(url),
                 heartbeat_interval=interval_s,
                 grace_period=grace_s,
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
@@ -130,6 +187,18 @@ def load_existing_study(name: str, storage_url: str) -> optuna.Study:
             f"no study named {name!r} in {redact_url(storage_url)}; "
             f"studies there: {', '.join(names) or 'none'}"
         ) from None
+
+
+def _pool_options(url: str) -> dict[str, object]:
+    """A small pool for a database server; SQLite keeps SQLAlchemy's own (no server to exhaust,
+    and its in-memory pool takes no ``max_overflow``)."""
+    if url.startswith("sqlite"):
+        return {}
+    return {
+        "pool_size": STORAGE_POOL_SIZE,
+        "max_overflow": STORAGE_MAX_OVERFLOW,
+        "pool_pre_ping": True,
+    }
 
 
 def _env_seconds(name: str, default: int) -> int:

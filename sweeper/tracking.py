@@ -42,6 +42,9 @@ HTTP_RETRY_DEFAULTS = {
 SUPPRESS_URL_PRINTING_ENV = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
 RETRY_AFTER_ENV = "SWEEPER_MLFLOW_RETRY_AFTER_S"
 RETRY_AFTER_S = 30.0
+#: How long a sweep waits for a database-backed tracking store (a postgresql:// or mysql:// URI)
+#: to accept a connection before it runs without MLflow; MLflow itself would retry ~100 s.
+DB_CONNECT_TIMEOUT_S = 10
 
 
 def default_tracking_uri(cwd: Path | None = None) -> str:
@@ -69,13 +72,56 @@ class TrackingUnavailable(TrackingError):
     """The tracking server did not answer (or did not a moment ago); nothing was logged."""
 
 
+def probe_database_store(tracking_uri: str) -> None:
+    """Raise ``TrackingUnavailable`` when a database-backed tracking store (PostgreSQL, MySQL)
+    accepts no connection within ``DB_CONNECT_TIMEOUT_S``: the same bounded wait as an HTTP
+    server's, then the sweep runs without MLflow and ``sweeper sync`` catches up. Other URIs
+    (http, a SQLite file) pass."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.pool import NullPool
+
+    try:
+        url = make_url(tracking_uri)
+        backend = url.get_backend_name()
+    except Exception:
+        return  # not a database URL
+    if backend not in ("postgresql", "mysql"):
+        return
+    shown = url.render_as_string(hide_password=True)
+    engine = create_engine(
+        url, poolclass=NullPool, connect_args={"connect_timeout": DB_CONNECT_TIMEOUT_S}
+    )
+    try:
+        with engine.connect():
+            pass
+    except (OperationalError, InterfaceError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise TrackingUnavailable(
+            f"MLflow's database {shown} did not accept a connection within "
+            f"{DB_CONNECT_TIMEOUT_S} s: {reason}"
+        ) from None
+    finally:
+        engine.dispose()
+
+
 def _is_unreachable(exc: BaseException) -> bool:
     """A connection problem (refused, reset, timed out) rather than a request MLflow rejected."""
     import requests
+    import sqlalchemy.exc
 
+    unreachable = (
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        # A database-backed store: server down, connection dropped, database gone or locked.
+        sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.InterfaceError,
+        sqlalchemy.exc.DisconnectionError,
+    )
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+        if isinstance(seen, unreachable):
             return True
         seen = seen.__cause__ or seen.__context__
     text = str(exc)
@@ -97,6 +143,9 @@ class Tracker:
         bounded_http_retries()
         if redact_url(tracking_uri) != tracking_uri:
             os.environ[SUPPRESS_URL_PRINTING_ENV] = "true"
+        # libpq: a connection to a PostgreSQL store that does not answer gives up in bounded time
+        os.environ.setdefault("PGCONNECT_TIMEOUT", str(DB_CONNECT_TIMEOUT_S))
+        probe_database_store(tracking_uri)
         self.tracking_uri = tracking_uri
         #: The URI as printed: without its password (``sweeper.redaction``).
         self.where = redact_url(tracking_uri)

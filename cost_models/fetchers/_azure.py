@@ -21,7 +21,7 @@ from typing import Any
 from cost_models.fetchers._base import FetchScope, PriceFetcher, register_price_fetcher
 from cost_models.fetchers._errors import PriceFetchError
 from cost_models.fetchers._fetched_offer import FetchedOffer
-from cost_models.fetchers._http import http_get
+from cost_models.fetchers._http import REFRESH_DEADLINE_S, Deadline, http_get
 from cost_models.fetchers._reservation_rates import effective_hourly_rate
 
 AZURE_RETAIL_PRICES_URL = "https://prices.azure.com/api/retail/prices"
@@ -141,21 +141,31 @@ class AzurePriceFetcher(PriceFetcher):
     provider = "azure"
     api_name = "Azure Retail Prices API"
 
-    def __init__(self, *, endpoint_url: str | None = None, retry_delay_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        endpoint_url: str | None = None,
+        retry_delay_s: float = 1.0,
+        deadline_s: float = REFRESH_DEADLINE_S,
+    ) -> None:
         super().__init__(endpoint_url=endpoint_url)
         self._retry_delay_s = retry_delay_s
+        self._deadline_s = deadline_s
 
     def fetch_rows(self, scope: FetchScope) -> list[FetchedOffer]:
         base_url = self.endpoint_url or AZURE_RETAIL_PRICES_URL
+        deadline = Deadline.after(self._deadline_s)  # every page and retry of this refresh
         items = [
             item
             for region in scope.regions
             for vm_size in scope.instance_types
-            for item in self._all_items(retail_prices_url(base_url, region=region, vm_size=vm_size))
+            for item in self._all_items(
+                retail_prices_url(base_url, region=region, vm_size=vm_size), deadline
+            )
         ]
         return parse_azure_items(items, price_date=scope.price_date)
 
-    def _all_items(self, first_url: str) -> list[Mapping[str, Any]]:
+    def _all_items(self, first_url: str, deadline: Deadline) -> list[Mapping[str, Any]]:
         items: list[Mapping[str, Any]] = []
         url: str | None = first_url
         seen: set[str] = set()
@@ -165,13 +175,16 @@ class AzurePriceFetcher(PriceFetcher):
                     f"{self.api_name} pagination does not end: NextPageLink {url}"
                 )
             seen.add(url)
-            page = self._page(url)
+            page = self._page(url, deadline)
             items.extend(item for item in page["Items"] if isinstance(item, dict))
-            url = page.get("NextPageLink") or None
+            link = page.get("NextPageLink") or None
+            url = None if link is None else checked_next_page_link(link, first_url, self.api_name)
         return items
 
-    def _page(self, url: str) -> Mapping[str, Any]:
-        body = http_get(url, api_name=self.api_name, retry_delay_s=self._retry_delay_s)
+    def _page(self, url: str, deadline: Deadline) -> Mapping[str, Any]:
+        body = http_get(
+            url, api_name=self.api_name, retry_delay_s=self._retry_delay_s, deadline=deadline
+        )
         try:
             page = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -181,6 +194,25 @@ class AzurePriceFetcher(PriceFetcher):
         if not isinstance(page, dict) or not isinstance(page.get("Items"), list):
             raise PriceFetchError(f"{self.api_name} answer for {url} has no 'Items' list")
         return page
+
+
+def checked_next_page_link(link: object, first_url: str, api_name: str) -> str:
+    """``link`` if it may be followed: on the host (and port) the first page came from, over
+    https -- or over http only when that first page itself was (a mirror on --endpoint-url).
+    A page that sends the fetcher elsewhere, or downgrades it to http, is refused."""
+    first = urllib.parse.urlsplit(first_url)
+    nxt = urllib.parse.urlsplit(link) if isinstance(link, str) else None
+    if (
+        nxt is None
+        or nxt.scheme not in ("https", first.scheme)
+        or (nxt.scheme == "http" and first.scheme != "http")
+        or (nxt.hostname, nxt.port) != (first.hostname, first.port)
+    ):
+        raise PriceFetchError(
+            f"{api_name}: a NextPageLink must be https (or the endpoint's own http) on the host "
+            f"asked, {first.scheme}://{first.netloc}, but got {str(link)[:200]!r}; not followed"
+        )
+    return str(link)
 
 
 def retail_prices_url(base_url: str, *, region: str, vm_size: str) -> str:

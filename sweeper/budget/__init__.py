@@ -3,7 +3,8 @@
 Before a trial starts, its estimated cost is reserved (``BudgetLedger.reserve``); when the remaining
 budget cannot cover it, the trial does not start. After the trial, its measured cost replaces the
 reservation (``settle``). Spend can pass the budget only by the estimate errors of the trials that
-were in flight at the last admission (see ``_balance``).
+were in flight at the last admission (see ``_balance``). A trial that spends more than a factor
+of its reservation is stopped (``_overrun``).
 """
 
 from sweeper.budget._amounts import MAX_AMOUNT_EUR, MICRO_EUR_PER_EUR, to_eur, to_micro_eur
@@ -21,10 +22,20 @@ from sweeper.budget._errors import (
     UnsupportedStorageError,
 )
 from sweeper.budget._ledger import BudgetLedger, default_worker_id
+from sweeper.budget._overrun import (
+    BUDGET_OVERRUN,
+    DEFAULT_OVERRUN_FACTOR,
+    SpendingLimit,
+    TrialOverrunError,
+    check_spending,
+    spending_limit,
+)
 from sweeper.budget._records import EntryState, LedgerEntry, LedgerSummary, Reservation
 
 __all__ = [
     "MAX_AMOUNT_EUR",
+    "BUDGET_OVERRUN",
+    "DEFAULT_OVERRUN_FACTOR",
     "MICRO_EUR_PER_EUR",
     "Balance",
     "BudgetChangeError",
@@ -40,10 +51,14 @@ __all__ = [
     "OverBudgetError",
     "Reservation",
     "ReservationStateError",
+    "SpendingLimit",
+    "TrialOverrunError",
     "UnknownReservationError",
     "UnsupportedStorageError",
+    "check_spending",
     "default_worker_id",
     "overrun_bound_micro_eur",
+    "spending_limit",
     "to_eur",
     "to_micro_eur",
 ]

@@ -6,10 +6,18 @@ SQLite: the ``sqlite3`` driver would start transactions lazily (and not at all f
 lets two workers read the same balance. Driver-level transaction control is turned off and every
 transaction begins with ``BEGIN IMMEDIATE``, which takes the database's write lock up front; others
 wait for it (up to ``SQLITE_BUSY_TIMEOUT_S``).
+
+On a database server, a process keeps one engine per storage URL (``ledger_engine``), whatever the
+number of ledgers it opens, so a long-running worker holds a constant number of connections; they
+close at exit.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -22,6 +30,61 @@ from sweeper.redaction import redact_url, scrub
 #: How long a SQLite writer waits for another one's lock before giving up (seconds).
 SQLITE_BUSY_TIMEOUT_S = 60.0
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+#: Connections a ledger engine keeps to a PostgreSQL server, and may open beyond that for a
+#: moment. Ledger operations run one at a time in a worker, so one is the steady state.
+POSTGRESQL_POOL_SIZE = 1
+POSTGRESQL_MAX_OVERFLOW = 2
+#: Engines (storage URLs) a process keeps at once; the least recently used one is closed first.
+MAX_OPEN_ENGINES = 4
+
+_engines: OrderedDict[str, Engine] = OrderedDict()
+_engines_lock = threading.Lock()
+
+
+def ledger_engine(storage_url: str) -> Engine:
+    """The process's ledger engine on ``storage_url`` (a database server), created on first use;
+    a new engine for a SQLite file, which ``release_ledger_engine`` disposes."""
+    if storage_url.startswith("sqlite"):
+        # No server to run out of connections; a cached engine would keep writing to a database
+        # file deleted and created again under the same name.
+        return create_ledger_engine(storage_url)
+    with _engines_lock:
+        engine = _engines.get(storage_url)
+        if engine is not None:
+            _engines.move_to_end(storage_url)
+            return engine
+        engine = create_ledger_engine(storage_url)
+        _engines[storage_url] = engine
+        while len(_engines) > MAX_OPEN_ENGINES:
+            # Still usable by a ledger that holds it: a disposed engine opens a new pool on demand.
+            _engines.popitem(last=False)[1].dispose()
+        return engine
+
+
+def release_ledger_engine(engine: Engine) -> None:
+    """Done with ``engine``: disposed unless it is the process's shared one for its URL."""
+    with _engines_lock:
+        shared = any(engine is e for e in _engines.values())
+    if not shared:
+        engine.dispose()
+
+
+def close_ledger_engines() -> None:
+    """Close every ledger connection this process holds (registered to run at exit)."""
+    with _engines_lock:
+        while _engines:
+            _engines.popitem()[1].dispose()
+
+
+def _forget_engines_in_child() -> None:
+    # A forked child must not use its parent's connections; it opens its own on demand.
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
+atexit.register(close_ledger_engines)
+os.register_at_fork(after_in_child=_forget_engines_in_child)
 
 
 def create_ledger_engine(storage_url: str) -> Engine:
@@ -70,7 +133,13 @@ def _sqlite_engine(url: URL, where: str) -> Engine:
 
 def _postgresql_engine(url: URL, where: str) -> Engine:
     try:
-        return create_engine(url, isolation_level="READ COMMITTED", pool_pre_ping=True)
+        return create_engine(
+            url,
+            isolation_level="READ COMMITTED",
+            pool_pre_ping=True,
+            pool_size=POSTGRESQL_POOL_SIZE,
+            max_overflow=POSTGRESQL_MAX_OVERFLOW,
+        )
     except (ModuleNotFoundError, NoSuchModuleError) as exc:
         raise UnsupportedStorageError(
             f"cannot load the PostgreSQL driver for {where!r} "

@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 
 from sweeper.budget._amounts import to_eur, to_micro_eur
 from sweeper.budget._balance import Balance
-from sweeper.budget._engine import create_ledger_engine
+from sweeper.budget._engine import ledger_engine, release_ledger_engine
 from sweeper.budget._errors import (
     BudgetChangeError,
     BudgetNotSetError,
@@ -73,12 +73,14 @@ class BudgetLedger:
         self.worker_id = worker_id or default_worker_id()
         self._clock = clock
         self._where = redact_url(storage_url)
-        self._engine = create_ledger_engine(storage_url)
+        self._engine = ledger_engine(storage_url)  # shared by the process's ledgers on this URL
         with self._storage_errors():
             create_tables(self._engine)
 
     def close(self) -> None:
-        self._engine.dispose()
+        """Release the engine (a database server's is the process's, kept for its next ledger:
+        ``_engine.ledger_engine``)."""
+        release_ledger_engine(self._engine)
 
     def __enter__(self) -> BudgetLedger:
         return self

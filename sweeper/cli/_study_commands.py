@@ -118,6 +118,12 @@ def run_command(
         "the ledger still refuses each trial that does not fit.",
     ),
     device: str = DeviceOpt,
+    update_budget: bool = typer.Option(
+        False,
+        "--update-budget",
+        help="Replace the study's stored budget by the study file's budget_eur (without it, a "
+        "budget_eur that differs from the stored one is refused).",
+    ),
 ) -> None:
     """Run (or resume) a study: each trial trains a LoRA, evaluates it with lm-eval, prices it,
     logs it."""
@@ -175,6 +181,7 @@ def run_command(
             on_trial=on_trial,
             on_status=on_status,
             device=device,
+            update_budget=update_budget,
         )
     states = ", ".join(f"{v} {k.lower()}" for k, v in sorted(summary.states.items()))
     console.print(

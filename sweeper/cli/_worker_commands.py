@@ -65,6 +65,12 @@ def worker_command(
         "budget; the ledger still refuses each trial that does not fit.",
     ),
     device: str = DeviceOpt,
+    update_budget: bool = typer.Option(
+        False,
+        "--update-budget",
+        help="Replace the study's stored budget by the study file's budget_eur (without it, a "
+        "budget_eur that differs from the stored one is refused).",
+    ),
 ) -> None:
     """Join a study (creating it if absent) and take trials until it has --total finished ones.
 
@@ -104,6 +110,7 @@ def worker_command(
         on_trial=on_trial,
         on_status=lambda msg: console.print(f"[dim]{escape(msg)}[/]"),
         device=device,
+        update_budget=update_budget,
     )
     states = ", ".join(f"{v} {k.lower()}" for k, v in sorted(summary.states.items()))
     console.print(

@@ -88,6 +88,8 @@ class RecipeObjective:
         self.base_tags = provenance_tags(loaded.sha256, loaded.spec.seed, ctx.provenance())
         # Serving depends only on the weight dtype for a given study and catalog: price each once.
         self._serving: dict[str, ProjectedServing] = {}
+        #: The running trial's MLflow run while it is open (``_start_run`` to ``_end_run``).
+        self._open_run: str | None = None
 
     # --- the recipe of a trial ----------------------------------------------------------------
 
@@ -177,6 +179,16 @@ class RecipeObjective:
     # --- one trial ----------------------------------------------------------------------------
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
+        """One trial. Whatever it raises, wherever, its MLflow run is not left RUNNING: a run
+        still open is ended FAIL (KILLED for a pruned trial) with the exception as its reason."""
+        self._open_run = None
+        try:
+            return self._run_trial(trial)
+        except BaseException as exc:
+            self._end_open_run(trial, exc)
+            raise
+
+    def _run_trial(self, trial: optuna.Trial) -> tuple[float, ...]:
         from objectives import get_quant_method
 
         spec = self.loaded.spec
@@ -282,8 +294,21 @@ class RecipeObjective:
             metrics_c = {f"constraint_{_slug(k)}": v for k, v in constraints.items()}
         else:
             metrics_c = {}
+        values = tuple(float(metrics[name]) for name in self.loaded.objective_names)
+        not_finite = [
+            f"{n}={v}"
+            for n, v in zip(self.loaded.objective_names, values, strict=True)
+            if not math.isfinite(v)
+        ]
+        if not_finite:  # Optuna fails such a trial: MLflow must say the same, with the reason
+            reason = f"objective value not finite: {', '.join(not_finite)}"
+            trial.set_user_attr(ATTR_FAIL_REASON, reason)
+            self._end_run(
+                run_id, "FAIL", metrics | metrics_c, tags | {"sweeper.fail_reason": reason}
+            )
+            raise NonFiniteObjectiveError(f"trial {trial.number}: {reason}")
         self._end_run(run_id, "COMPLETE", metrics | metrics_c, tags)
-        return tuple(float(metrics[name]) for name in self.loaded.objective_names)
+        return values
 
     def _pruning(self, trial: optuna.Trial) -> Any:
         """Intermediate-eval callbacks for the trial's LoRA training, when the study prunes."""
@@ -408,7 +433,8 @@ class RecipeObjective:
         tags = dict(self.base_tags)
         tags["sweeper.seed"] = str(self.loaded.spec.seed)
         try:
-            return self.tracker.start_trial(self.parent_run_id, number, params, tags)
+            self._open_run = self.tracker.start_trial(self.parent_run_id, number, params, tags)
+            return self._open_run
         except Exception as exc:
             log.warning(
                 "MLflow is unreachable (%s); trial %d is kept in the study storage only",
@@ -422,10 +448,34 @@ class RecipeObjective:
     ) -> None:
         if self.tracker is None or run_id is None:
             return
+        if run_id == self._open_run:
+            self._open_run = None
         try:
             self.tracker.end_trial(run_id, state, metrics, tags)
         except Exception as exc:
             log.warning("MLflow is unreachable (%s); the trial stays in the study storage", exc)
+
+    def _end_open_run(self, trial: optuna.Trial, exc: BaseException) -> None:
+        """End the trial's MLflow run if an exception left it open (never raises)."""
+        run_id = self._open_run
+        if run_id is None:
+            return
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            reason = "interrupted"
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        state = "PRUNED" if isinstance(exc, optuna.TrialPruned) else "FAIL"
+        try:
+            metrics = dict(trial.user_attrs.get(ATTR_METRICS) or {})
+            if ATTR_FAIL_REASON not in trial.user_attrs:
+                trial.set_user_attr(ATTR_FAIL_REASON, reason)
+        except Exception:  # the storage too may be what failed
+            metrics = {}
+        self._end_run(run_id, state, metrics, {"sweeper.fail_reason": reason[:4000]})
+
+
+class NonFiniteObjectiveError(ValueError):
+    """An objective value of a trial is NaN or infinite: the trial fails (Optuna and MLflow)."""
 
 
 def _slug(label: str) -> str:

@@ -10,7 +10,6 @@ model).
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 import time
@@ -18,7 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sweeper.budget import check_spending
 from sweeper.recipe._cache import CacheResult, WorkCache, cache_key
+from sweeper.recipe._fingerprint import ContentHashes
 from sweeper.study._schema import DENSITY_METHODS
 
 
@@ -57,7 +58,12 @@ class LoraJob:
     data_fields: tuple[tuple[str, str], ...] = ()  # logical field -> the file's key
     quantization: str = "none"  # the base model while training: none, or nf4 (QLoRA)
 
-    def inputs(self, model_fingerprint: str, load: ModelLoad | None = None) -> dict[str, Any]:
+    def inputs(
+        self,
+        model_fingerprint: str,
+        load: ModelLoad | None = None,
+        hashes: ContentHashes | None = None,
+    ) -> dict[str, Any]:
         cfg = asdict(self.config)
         cfg.pop("train_task", None)  # the examples come from train_file
         for name, default in _NEUTRAL_DEFAULTS.items():
@@ -65,7 +71,7 @@ class LoraJob:
                 cfg.pop(name)
         out = {
             "model": model_fingerprint,
-            "train_file_sha256": file_sha256(self.train_file),
+            "train_file_sha256": (hashes or _PROCESS_HASHES).file_sha256(self.train_file),
             "config": cfg,
         }
         if self.data_format is not None or self.data_fields:
@@ -145,41 +151,34 @@ class RecipeResult:
         return next((s for s in self.steps if s.step == name), None)
 
 
+#: Hashes memoised for this process only, where no work cache (and its memo file) is at hand.
+_PROCESS_HASHES = ContentHashes()
+
+
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, or of a folder's files (names and contents, in sorted order)."""
-    path = Path(path)
-    if not path.is_dir():
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    digest = hashlib.sha256()
-    for item in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(str(item.relative_to(path)).encode() + b"\0")
-        digest.update(hashlib.sha256(item.read_bytes()).digest())
-    return digest.hexdigest()
+    return _PROCESS_HASHES.file_sha256(path)
 
 
-def model_fingerprint(model_dir: str) -> str:
-    """Identity of a model folder: its config and the names and sizes of its weight files."""
+def model_fingerprint(model_dir: str, hashes: ContentHashes | None = None) -> str:
+    """Identity of a model folder: the content hashes of its files (see ``_fingerprint``)."""
     folder = Path(model_dir)
     if not folder.is_dir():
         return model_dir  # a hub id: its name is its identity
-    parts = [(folder / "config.json").read_text() if (folder / "config.json").is_file() else ""]
-    for f in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
-        parts.append(f"{f.name}:{f.stat().st_size}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+    return (hashes or _PROCESS_HASHES).folder_fingerprint(folder)
 
 
-def recipe_keys(recipe: Recipe) -> dict[str, str]:
+def recipe_keys(recipe: Recipe, hashes: ContentHashes | None = None) -> dict[str, str]:
     """The cache keys of every step (computed without running anything)."""
-    base = model_fingerprint(recipe.base_model)
-    keys = {"lora": cache_key("lora", recipe.lora.inputs(base, recipe.load))}
+    base = model_fingerprint(recipe.base_model, hashes)
+    keys = {"lora": cache_key("lora", recipe.lora.inputs(base, recipe.load, hashes))}
     partner_keys = []
     if recipe.merge is not None:
         for partner in recipe.partners:
             if isinstance(partner, LoraJob):
-                k = cache_key("lora", partner.inputs(base, recipe.load))
+                k = cache_key("lora", partner.inputs(base, recipe.load, hashes))
                 keys[f"lora.{partner.name}"] = k
             else:
-                k = model_fingerprint(str(partner))
+                k = model_fingerprint(str(partner), hashes)
             partner_keys.append(k)
     keys["eval"] = cache_key(
         "eval",
@@ -206,12 +205,13 @@ def run_recipe(recipe: Recipe, cache: WorkCache, *, trainer_callbacks: Any = Non
     """
     from objectives import TaskScore
 
-    keys = recipe_keys(recipe)
+    keys = recipe_keys(recipe, cache.hashes)
     result = RecipeResult(scores={})
-    base = model_fingerprint(recipe.base_model)
+    base = model_fingerprint(recipe.base_model, cache.hashes)
 
     def build_eval(folder: Path) -> dict[str, Any]:
         adapters = {}
+        check_spending()  # between stages: a trial over its budget limit stops here
         lora = _train_cached(recipe.lora, base, recipe, cache, "lora", result, trainer_callbacks)
         adapters["lora"] = lora
         partner_models: list[tuple[str, Path | None]] = []
@@ -219,11 +219,14 @@ def run_recipe(recipe: Recipe, cache: WorkCache, *, trainer_callbacks: Any = Non
             for partner in recipe.partners:
                 if isinstance(partner, LoraJob):
                     step = f"lora.{partner.name}"
+                    check_spending()
                     got = _train_cached(partner, base, recipe, cache, step, result, None)
                     partner_models.append((recipe.base_model, got.path))
                 else:
                     partner_models.append((str(partner), None))
+        check_spending()
         model, tokenizer = _build_model(recipe, lora.path, partner_models, result)
+        check_spending()
         from objectives import evaluate
         from objectives.quantize import model_size_bytes
 
@@ -291,7 +294,10 @@ def _train_cached(
             tokenizer,
             job.config,
             examples=job.examples(),
-            trainer_callbacks=tuple(trainer_callbacks(tokenizer)) if trainer_callbacks else (),
+            trainer_callbacks=(
+                *(trainer_callbacks(tokenizer) if trainer_callbacks else ()),
+                _spending_limit_callback(),
+            ),
         )
         peft_model.save_pretrained(str(folder))
         return {
@@ -303,7 +309,7 @@ def _train_cached(
         }
 
     started = time.perf_counter()
-    got = cache.get_or_build("lora", job.inputs(base_fingerprint, recipe.load), build)
+    got = cache.get_or_build("lora", job.inputs(base_fingerprint, recipe.load, cache.hashes), build)
     seconds = time.perf_counter() - started
     result.steps.append(
         StepRecord(step, got.key, got.hit, seconds, got.build_seconds if got.hit else 0.0)
@@ -313,6 +319,17 @@ def _train_cached(
         result.trainable_params = int(got.meta.get("trainable_params", 0))
         result.train_loss_final = float(got.meta.get("final_loss", float("nan")))
     return got
+
+
+def _spending_limit_callback() -> Any:
+    """A transformers callback that stops the training of a trial over its budget limit."""
+    from transformers import TrainerCallback
+
+    class SpendingLimitCallback(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            check_spending()
+
+    return SpendingLimitCallback()
 
 
 def _build_model(

@@ -682,6 +682,14 @@ class Study(_Strict):
         description="Hard budget of the whole study in EUR, shared by all its workers: a trial "
         "starts only if its estimated cost fits in what remains (see sweeper/budget/).",
     )
+    budget_overrun_factor: float = Field(
+        2.0,
+        ge=1.0,
+        le=100.0,
+        allow_inf_nan=False,
+        description="With budget_eur: a trial is stopped (FAIL, charged what it spent) once it "
+        "has cost this many times its reservation, the P90 estimate of a trial's cost.",
+    )
     model: ModelSection = Field(default_factory=ModelSection)
     data: DataSection
     eval: EvalSection

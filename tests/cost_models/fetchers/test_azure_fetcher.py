@@ -102,7 +102,7 @@ def test_fetcher_follows_next_page_link(azure_server, azure_url, recordings):
     )
 
 
-def test_throttled_page_is_retried_once(azure_server, azure_url, recordings):
+def test_throttled_page_is_retried(azure_server, azure_url, recordings):
     azure_server.fail_next = [429]
     fetcher = AzurePriceFetcher(endpoint_url=azure_url, retry_delay_s=0)
 
@@ -112,8 +112,8 @@ def test_throttled_page_is_retried_once(azure_server, azure_url, recordings):
     assert len(azure_server.requests) == 2
 
 
-def test_server_error_after_the_retry_is_one_clear_line(azure_server, azure_url, recordings):
-    azure_server.fail_next = [500, 500]
+def test_server_error_after_the_retries_is_one_clear_line(azure_server, azure_url, recordings):
+    azure_server.fail_next = [500] * 4
     fetcher = AzurePriceFetcher(endpoint_url=azure_url, retry_delay_s=0)
 
     with pytest.raises(PriceFetchError) as caught:
@@ -121,7 +121,7 @@ def test_server_error_after_the_retry_is_one_clear_line(azure_server, azure_url,
 
     message = str(caught.value)
     assert message.startswith(
-        "Azure Retail Prices API answered HTTP 500 (Internal Server Error) after 2 tries for "
+        "Azure Retail Prices API answered HTTP 500 (Internal Server Error) after 4 tries for "
         f"{azure_url}?api-version=2023-01-01-preview"
     )
     assert message.endswith(": busy") and "\n" not in message

@@ -48,6 +48,9 @@ def test_azure_refresh_prints_what_changed(refresh, azure_url, recordings, tmp_p
     assert lines[1] == f"wrote {written}"
     assert "no prices found for Standard_NC4as_T4_v3" in out
     assert "1 removed, 4 price changes, 0 unchanged" in out
+    # An offer the refresh no longer found is listed, not silently dropped from the catalog.
+    removed_table = out[out.index("Removed offers (per instance-hour)") :]
+    assert "Standard_NC4as_T4_v3" in removed_table and "eastus" in removed_table
     assert "Price changes (per instance-hour)" in out
     spot_row = next(line for line in lines if "Standard_ND96isr_H100_v5" in line and "spot" in line)
     assert "98.3200 USD" in spot_row and "no price now" in spot_row
