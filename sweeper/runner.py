@@ -367,12 +367,12 @@ def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path) -> None
     started = time.perf_counter()
     scores = evaluate_base_model(
         model_path,
-        list(spec.eval.tasks.values()),
+        list(loaded.eval_tasks.values()),
         eval_limit=spec.eval.limit,
         batch_size=spec.eval.batch_size,
     )
     wall = time.perf_counter() - started
-    metrics = score_metrics(spec.eval.tasks, scores)
+    metrics = score_metrics(loaded.eval_tasks, scores)
     baseline = {
         "metrics": metrics,
         "wall_seconds": wall,
