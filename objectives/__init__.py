@@ -3,6 +3,8 @@
 * ``assets`` -- the bundled SmolLM2-135M-Instruct (converted once from GGUF), model specs,
   a tiny random model for tests.
 * ``registry`` / ``tasks/`` / ``data/`` -- the lm-eval tasks and their bundled JSONL data.
+* ``eval_tasks`` -- what a study may evaluate on: any task lm-eval resolves (bundled, a user's
+  own task folders, lm-eval's catalogue) or a JSONL file with a built-in scorer (``scorers/``).
 * ``train`` -- LoRA fine-tuning (peft + transformers ``Trainer``).
 * ``evaluate`` -- lm-eval on an in-memory model, one ``TaskScore`` per task.
 * ``measure`` -- wall time and peak memory of a block.

@@ -147,10 +147,10 @@ def _drop_default_metric(
 
 def _unknown_task_hint(name: str, index: Mapping[str, Any], include_paths: Sequence[str]) -> str:
     close = difflib.get_close_matches(name, list(index), n=3)
-    hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
-    folders = f"; eval.include_path: {', '.join(include_paths)}" if include_paths else ""
+    hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+    folders = f", the tasks in {', '.join(include_paths)}" if include_paths else ""
     return (
-        f"{hint}no lm-eval task or group of that name; available: the bundled tasks "
+        f"no lm-eval task or group of that name; {hint}available: the bundled tasks "
         f"({', '.join(TASKS)}){folders}, and lm-eval's {len(index)} registered names"
     )
 

@@ -161,8 +161,11 @@ def resolve_eval_tasks(path: Path, spec: Study) -> dict[str, EvalTask]:
         try:
             tasks[metric] = _eval_task(path, entry, folders)
         except EvalTaskError as exc:
-            where = field_prefix if isinstance(entry, str) else f"{field_prefix}.{exc.field}"
-            raise StudyFileError(path, where, exc.value, exc.valid) from None
+            if isinstance(entry, str):
+                raise StudyFileError(path, field_prefix, exc.value, exc.valid) from None
+            # A problem inside the eval file is shown with the file as the study names it.
+            value = entry.file if exc.field == "file" else exc.value
+            raise StudyFileError(path, f"{field_prefix}.{exc.field}", value, exc.valid) from None
     return tasks
 
 
