@@ -242,3 +242,25 @@ def test_bad_jsonl_eval_file_names_line_field_and_what_is_valid(
         jsonl_task(path, scorer, fields)
     assert err.value.field == field
     assert says in err.value.valid, err.value.valid
+
+
+def test_quote_workload_reads_each_form(tmp_path: Path) -> None:
+    from objectives.workload import task_workload
+
+    user_data = REPO / "tests" / "data" / "user_study" / "data" / "eval.jsonl"
+    fields = {"prompt": "question", "target": "answer"}
+    generation = task_workload(jsonl_task(user_data, "json_fields", fields), limit=30)
+    assert (generation.n_items, generation.n_generations, generation.n_requests) == (30, 30, 30)
+    assert (
+        generation.max_new_tokens
+        == jsonl_task(user_data, "json_fields", fields).jsonl.default_max_gen_toks
+    )
+    quiz = write_jsonl(tmp_path / "quiz.jsonl", CHOICE_ROWS)
+    choice = task_workload(jsonl_task(quiz, "choice"))
+    assert (choice.n_items, choice.n_generations, choice.n_requests) == (3, 0, 9)
+    folder = named_task("currency_codes", include_paths=[str(USER_TASKS)])
+    built = task_workload(folder, limit=10)  # through lm-eval's own task object
+    assert (built.n_items, built.n_generations, built.n_requests) == (10, 0, 50)
+    bundled = named_task("sweeper_json_extract")
+    assert task_workload(bundled, limit=5) == task_workload("sweeper_json_extract", limit=5)
+    assert task_workload(bundled.with_limit(3), limit=5).n_items == 3
