@@ -71,7 +71,6 @@ class EvalTask:
     def key(self) -> str:
         """A unique, readable label: the task name, plus the options that change its result."""
         custom = self.options.changed()
-        custom.pop("limit", None)  # the limit is part of every evaluation's own cache key
         if not custom:
             return self.name
         return f"{self.name}({','.join(f'{k}={v}' for k, v in sorted(custom.items()))})"

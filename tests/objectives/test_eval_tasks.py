@@ -147,7 +147,8 @@ def test_bundled_task_stays_its_bare_name() -> None:
     assert task.identity() == "sweeper_json_extract"  # the cache keys of bundled studies stay
     assert task.metric == "field_accuracy"
     limited = task.with_limit(5)
-    assert limited.key == "sweeper_json_extract" and limited.identity() != task.identity()
+    assert limited.key == "sweeper_json_extract(limit=5)"
+    assert limited.identity() != task.identity()
 
 
 def test_metric_the_task_lacks_suggests_the_closest() -> None:
