@@ -8,6 +8,8 @@
 * ``target_modules`` -- LoRA target presets resolved against each model's own linear layers.
 * ``device`` -- where a trial runs and in which dtype: one decision for every step.
 * ``train`` -- LoRA fine-tuning (peft + transformers ``Trainer``), QLoRA on CUDA.
+* ``eval_tasks`` -- what a study may evaluate on: any task lm-eval resolves (bundled, a user's
+  own task folders, lm-eval's catalogue) or a JSONL file with a built-in scorer (``scorers/``).
 * ``evaluate`` -- lm-eval on an in-memory model, one ``TaskScore`` per task.
 * ``measure`` -- wall time and peak memory of a block.
 * ``lora_trial`` -- one trial end to end.

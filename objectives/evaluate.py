@@ -1,15 +1,14 @@
-"""Evaluating an in-memory model on the bundled lm-eval tasks.
+"""Evaluating an in-memory model on lm-eval tasks (``objectives.eval_tasks``).
 
-Each task runs through ``lm_eval.simple_evaluate`` with the tokenizer's chat
-template applied (the same formatting the LoRA training uses), one task at a
-time so that each gets its own wall time and token count.
+Each task runs through ``lm_eval.simple_evaluate``, one task at a time so that each gets its own
+wall time, token count and settings: the tokenizer's chat template applied (the formatting the
+LoRA training uses) unless the task says otherwise or the tokenizer has none, and the task's own
+few-shot count, item limit and generation length.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import logging
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from objectives.errors import ObjectiveError
-from objectives.registry import TASK_DIR, TASKS, TaskSpec, get_task
+from objectives.eval_tasks import EvalTask, bundled_task
+from objectives.eval_tasks import task_manager as _task_manager
+from objectives.registry import TASKS
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -46,42 +47,30 @@ class TaskScore:
     tokens: int = 0
 
 
-@functools.cache
 def task_manager() -> Any:
-    """The process-wide lm-eval ``TaskManager`` over this package's task folder.
-
-    Built on first use and cached; only the bundled tasks are indexed (lm-eval's
-    own catalogue is skipped, which keeps construction in milliseconds).
-    """
-    from lm_eval.tasks import TaskManager
-
-    logging.getLogger("lm_eval.api.task").addFilter(_drop_custom_dataset_hint)
-    return TaskManager(include_path=str(TASK_DIR), include_defaults=False)
-
-
-def _drop_custom_dataset_hint(record: logging.LogRecord) -> bool:
-    """Silence lm-eval's per-task hint about ``--metadata``, logged for every task that
-    loads its data through ``custom_dataset`` (all of ours); it suggests nothing useful here."""
-    return "Custom kwargs can be passed to `--metadata`" not in record.getMessage()
+    """The process-wide lm-eval ``TaskManager`` over the bundled tasks (built once)."""
+    return _task_manager()
 
 
 def evaluate(
     model: Any,
     tokenizer: PreTrainedTokenizerBase,
-    tasks: Sequence[str],
+    tasks: Sequence[str | EvalTask],
     *,
     limit: int | None = None,
     batch_size: int = 8,
     device: str | None = None,
 ) -> dict[str, TaskScore]:
-    """Score ``model`` (a transformers or peft model) on the named tasks.
+    """Score ``model`` (a transformers or peft model) on ``tasks``.
 
-    ``limit`` caps the items per task (None: the whole eval set). The model is put in
-    eval mode where it is, or first moved to ``device`` if given (``objectives.device``).
-    Prompts use the tokenizer's chat template when it has one, plain text otherwise.
-    Returns one ``TaskScore`` per task name.
+    A task is an ``EvalTask`` (``objectives.eval_tasks``) or a bundled task's name. ``limit``
+    caps the items of every task that sets no limit of its own (None: the whole eval set). The
+    model is put in eval mode where it is, or first moved to ``device`` if given
+    (``objectives.device``). Prompts use the tokenizer's chat template when it has one (unless the
+    task says otherwise), plain text otherwise. Returns one ``TaskScore`` per task, keyed by
+    ``EvalTask.key`` (a bundled task's name).
     """
-    specs = [get_task(name) for name in tasks]
+    specs = [t if isinstance(t, EvalTask) else bundled_task(t) for t in tasks]
     if not specs:
         raise ObjectiveError(f"No task to evaluate. Available: {', '.join(TASKS)}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
@@ -102,23 +91,52 @@ def evaluate(
         with _without_environment_report():
             output = simple_evaluate(
                 model=lm,
-                tasks=[spec.name],
-                task_manager=task_manager(),
-                limit=limit,
-                apply_chat_template=bool(getattr(tokenizer, "chat_template", None)),
+                tasks=[_lm_eval_spec(spec)],
+                task_manager=_task_manager(spec.include_paths, with_registry=spec.needs_registry),
+                limit=spec.limit if spec.limit is not None else limit,
+                num_fewshot=spec.options.num_fewshot,
+                gen_kwargs=_generation_overrides(spec),
+                apply_chat_template=_use_chat_template(spec, tokenizer),
                 log_samples=True,
             )
         seconds = time.perf_counter() - start
         if output is None or spec.name not in output.get("results", {}):
             raise ObjectiveError(f"lm-eval returned no result for task {spec.name!r}.")
-        samples = output.get("samples", {}).get(spec.name, [])
-        scores[spec.name] = score_from_results(
+        samples = [s for task_samples in output.get("samples", {}).values() for s in task_samples]
+        scores[spec.key] = score_from_results(
             spec,
             output["results"][spec.name],
             seconds=seconds,
             tokens=count_tokens(samples, tokenizer),
         )
     return scores
+
+
+def _lm_eval_spec(task: EvalTask) -> str | dict[str, Any]:
+    """What ``simple_evaluate`` is given: a task name, or a JSONL task's inline config."""
+    if task.jsonl is None:
+        return task.name
+    return task.jsonl.lm_eval_config(task.options.max_gen_toks)
+
+
+def _use_chat_template(task: EvalTask, tokenizer: PreTrainedTokenizerBase) -> bool:
+    """The task's choice, else whether the tokenizer has a chat template (base models do not)."""
+    has_template = bool(getattr(tokenizer, "chat_template", None))
+    if task.options.chat_template is None:
+        return has_template
+    if task.options.chat_template and not has_template:
+        raise ObjectiveError(
+            f"task {task.name!r} asks for `chat_template: true`, but the tokenizer has no chat "
+            "template; set `chat_template: false` to evaluate on plain prompts"
+        )
+    return task.options.chat_template
+
+
+def _generation_overrides(task: EvalTask) -> dict[str, Any] | None:
+    """``max_gen_toks`` for a named task (a JSONL task builds it into its config)."""
+    if task.options.max_gen_toks is None or task.jsonl is not None:
+        return None
+    return {"max_gen_toks": task.options.max_gen_toks}
 
 
 @contextlib.contextmanager
@@ -141,15 +159,18 @@ def _without_environment_report() -> Iterator[None]:
 
 
 def score_from_results(
-    spec: TaskSpec, results: Mapping[str, Any], *, seconds: float = math.nan, tokens: int = 0
+    spec: EvalTask | Any, results: Mapping[str, Any], *, seconds: float = math.nan, tokens: int = 0
 ) -> TaskScore:
-    """Turn lm-eval's per-task result dict (keys like ``"acc,none"``) into a ``TaskScore``."""
+    """Turn lm-eval's per-task result dict (keys like ``"acc,none"``) into a ``TaskScore``.
+
+    ``spec`` is anything with the task's ``name`` and headline ``metric`` (an ``EvalTask``)."""
     metrics: dict[str, float] = {}
     for key, raw in results.items():
         name, _, _filter = key.partition(",")
         if not _filter:
             continue  # "alias", "name", "sample_len"
-        metrics[name] = _to_float(raw)
+        if name not in metrics or _filter == "none":  # prefer the unfiltered value
+            metrics[name] = _to_float(raw)
     if spec.metric not in metrics:
         raise ObjectiveError(
             f"lm-eval reported no {spec.metric!r} for task {spec.name!r}; got {sorted(metrics)}."

@@ -80,7 +80,8 @@ class LoraTrialInputs:
         if not self.tasks:
             raise ObjectiveError("`tasks` must name at least one task.")
         for name in self.tasks:
-            get_task(name)
+            if isinstance(name, str):  # else an objectives.eval_tasks.EvalTask, checked at load
+                get_task(name)
         _check_limit(self.eval_limit)
         if isinstance(self.eval_batch_size, bool) or not (
             isinstance(self.eval_batch_size, int) and self.eval_batch_size > 0
@@ -215,7 +216,8 @@ def evaluate_base_model(
     ``model_path`` accepts the same specs as ``LoraTrialInputs.model``.
     """
     for name in tasks:
-        get_task(name)
+        if isinstance(name, str):  # else an objectives.eval_tasks.EvalTask, checked at load
+            get_task(name)
     _check_limit(eval_limit)
     device = resolve_device(device)
     model, tokenizer = load_model(

@@ -1,7 +1,8 @@
 """The evaluation tasks this package ships: names, headline metrics, data files.
 
 Each entry matches an lm-eval task folder under ``objectives/tasks/``. A study file
-names tasks by these keys; an unknown key fails with the list of known ones.
+names tasks by these keys (or any other task, see ``objectives.eval_tasks``); the headline
+metric declared here is the objective value unless the study names another.
 """
 
 from __future__ import annotations

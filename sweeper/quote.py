@@ -214,19 +214,17 @@ def _eval_items(loaded: LoadedStudy) -> float:
     from objectives import task_workload
 
     limit = loaded.spec.eval.limit
-    return float(
-        sum(task_workload(t, limit=limit).n_items for t in loaded.spec.eval.tasks.values())
-    )
+    return float(sum(task_workload(t, limit=limit).n_items for t in loaded.eval_tasks.values()))
 
 
-def _pruning_task(loaded: LoadedStudy) -> str | None:
+def _pruning_task(loaded: LoadedStudy) -> Any:
     spec = loaded.spec
     if spec.pruning is None:
         return None
     metric = spec.pruning.metric or next(
         o.name for o in spec.objectives if o.name in spec.eval.tasks
     )
-    return spec.eval.tasks[metric]
+    return loaded.eval_tasks[metric]
 
 
 def _intermediate_items(loaded: LoadedStudy) -> float:
@@ -235,7 +233,7 @@ def _intermediate_items(loaded: LoadedStudy) -> float:
     task = _pruning_task(loaded)
     if task is None:
         return 0.0
-    return float(task_workload(task, limit=loaded.spec.pruning.limit).n_items)
+    return float(task_workload(task.with_limit(loaded.spec.pruning.limit)).n_items)
 
 
 def _calibration_rows(loaded: LoadedStudy, study: optuna.Study) -> list[dict[str, Any]]:
@@ -405,7 +403,7 @@ def physics_time_model(
     weight_bytes = 4.0 * trial_params  # fp32 on CPU
     batch = loaded.spec.eval.batch_size
 
-    def eval_seconds(task: str, limit: int | None) -> tuple[float, float]:
+    def eval_seconds(task: Any, limit: int | None) -> tuple[float, float]:
         """(compute, overhead) seconds of one task."""
         w = task_workload(task, limit=limit)
         prefill = 2.0 * trial_params * w.prompt_tokens_total / flops_per_s
@@ -414,9 +412,13 @@ def physics_time_model(
         compute = prefill + decode_steps * weight_bytes / bandwidth
         return float(compute), fw.eval_seconds(float(passes), n_layers)
 
-    parts = [eval_seconds(task, loaded.spec.eval.limit) for task in loaded.spec.eval.tasks.values()]
+    parts = [eval_seconds(task, loaded.spec.eval.limit) for task in loaded.eval_tasks.values()]
     task = _pruning_task(loaded)
-    check_s = sum(eval_seconds(task, loaded.spec.pruning.limit)) if task is not None else 0.0
+    check_s = (
+        sum(eval_seconds(task.with_limit(loaded.spec.pruning.limit), None))
+        if task is not None
+        else 0.0
+    )
     return TrialTimeModel(
         compute_per_token + overhead_per_token,
         sum(c + o for c, o in parts),

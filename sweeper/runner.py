@@ -491,14 +491,14 @@ def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path, load) -
     started = time.perf_counter()
     scores = evaluate_base_model(
         model_path,
-        list(spec.eval.tasks.values()),
+        list(loaded.eval_tasks.values()),
         eval_limit=spec.eval.limit,
         batch_size=spec.eval.batch_size,
         device=load.device,
         dtype=spec.model.dtype,
     )
     wall = time.perf_counter() - started
-    metrics = score_metrics(spec.eval.tasks, scores)
+    metrics = score_metrics(loaded.eval_tasks, scores)
     baseline = {
         "metrics": metrics,
         "wall_seconds": wall,

@@ -6,6 +6,7 @@ import logging
 import math
 import time
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +171,7 @@ class RecipeObjective:
             partners=tuple(partners),
             merge=merge,
             quantization=settings.quantization,
-            tasks=tuple(spec.eval.tasks.values()),
+            tasks=tuple(self.loaded.eval_tasks.values()),
             eval_limit=spec.eval.limit,
             eval_batch_size=spec.eval.batch_size,
             load=self.load,
@@ -265,7 +266,7 @@ class RecipeObjective:
             )
             raise
         wall = time.perf_counter() - started
-        metrics = score_metrics(spec.eval.tasks, result.scores)
+        metrics = score_metrics(self.loaded.eval_tasks, result.scores)
         metrics.update(self._measured(result, wall))
         metrics["peak_memory_bytes"] = float(usage.peak_memory_bytes)
         peak_gpu = peak_gpu_memory_bytes(self.load.device)
@@ -330,7 +331,7 @@ class RecipeObjective:
         return intermediate_eval_callback(
             trial,
             rule,
-            task=spec.eval.tasks[metric],
+            task=self.loaded.eval_tasks[metric],
             every_steps=spec.pruning.every_steps,
             limit=spec.pruning.limit,
             batch_size=spec.eval.batch_size,
@@ -482,11 +483,14 @@ def _slug(label: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else "_" for c in label).strip("_")
 
 
-def score_metrics(tasks: dict[str, str], scores: dict[str, Any]) -> dict[str, float]:
-    """Flatten lm-eval scores: ``quality``, ``quality_stderr`` and ``quality_<sub-metric>``."""
+def score_metrics(tasks: Mapping[str, Any], scores: dict[str, Any]) -> dict[str, float]:
+    """Flatten lm-eval scores: ``quality``, ``quality_stderr`` and ``quality_<sub-metric>``.
+
+    ``tasks`` maps metric names to ``objectives.eval_tasks.EvalTask``s (or bundled task names);
+    ``scores`` is what ``objectives.evaluate`` returned for them (keyed by ``EvalTask.key``)."""
     out: dict[str, float] = {}
     for metric, task in tasks.items():
-        score = scores[task]
+        score = scores[task if isinstance(task, str) else task.key]
         out[metric] = float(score.value)
         stderr = float(score.stderr) if score.stderr is not None else math.nan
         out[f"{metric}_stderr"] = stderr

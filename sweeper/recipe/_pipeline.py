@@ -109,7 +109,7 @@ class Recipe:
     partners: tuple[LoraJob | Path, ...]  # LoRAs the study trains, or model folders
     merge: MergeStep | None
     quantization: str
-    tasks: tuple[str, ...]
+    tasks: tuple[Any, ...]  # objectives.eval_tasks.EvalTask (or bundled task names)
     eval_limit: int | None
     eval_batch_size: int
     load: ModelLoad = field(default_factory=ModelLoad)
@@ -188,7 +188,7 @@ def recipe_keys(recipe: Recipe, hashes: ContentHashes | None = None) -> dict[str
             "partners": partner_keys,
             "merge": asdict(recipe.merge) if recipe.merge is not None else None,
             "quantization": recipe.quantization,
-            "tasks": list(recipe.tasks),
+            "tasks": [t if isinstance(t, str) else t.identity() for t in recipe.tasks],
             "limit": recipe.eval_limit,
         }
         | ({"load": recipe.load.identity()} if recipe.load.identity() else {}),

@@ -58,15 +58,20 @@ def intermediate_eval_callback(
     trial: optuna.Trial,
     rule: MedianRule,
     *,
-    task: str,
+    task: Any,
     every_steps: int,
     limit: int,
     batch_size: int,
 ) -> Callable[[Any], list[Any]]:
     """A factory of transformers ``TrainerCallback``s (given the tokenizer) that evaluate ``task``
-    on ``limit`` items every ``every_steps`` optimizer steps, record the value on the trial and
-    raise ``optuna.TrialPruned`` when ``rule`` says so."""
+    (an ``objectives.eval_tasks.EvalTask`` or a bundled task's name) on ``limit`` items every
+    ``every_steps`` optimizer steps, record the value on the trial and raise
+    ``optuna.TrialPruned`` when ``rule`` says so."""
     from transformers import TrainerCallback
+
+    from objectives.eval_tasks import EvalTask, bundled_task
+
+    check = (task if isinstance(task, EvalTask) else bundled_task(task)).with_limit(limit)
 
     class IntermediateEval(TrainerCallback):
         def __init__(self, tokenizer: Any) -> None:
@@ -80,11 +85,9 @@ def intermediate_eval_callback(
             from objectives import evaluate
 
             # device=None: evaluated on the device it trains on, never moved
-            scores = evaluate(
-                model, self.tokenizer, [task], limit=limit, batch_size=batch_size, device=None
-            )
+            scores = evaluate(model, self.tokenizer, [check], batch_size=batch_size, device=None)
             model.train()
-            value = float(scores[task].value)
+            value = float(scores[check.key].value)
             self.values[str(step)] = value
             trial.set_user_attr(ATTR_INTERMEDIATE, dict(self.values))
             if rule.should_prune(trial.study, trial.number, step, value):

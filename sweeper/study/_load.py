@@ -9,16 +9,21 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from objectives.errors import EvalTaskError
+from objectives.eval_tasks import EvalTask, TaskOptions, jsonl_task, named_task
 from sweeper.errors import StudyFileError
 from sweeper.model_config import ModelConfigError, study_model_shape
-from sweeper.study._schema import Study, _clean, _FieldError
+from sweeper.study._schema import EvalTaskEntry, Study, _clean, _FieldError
 from sweeper.study._yaml import load_yaml
 
 BUILTIN_PREFIX = "builtin:"
@@ -34,6 +39,8 @@ class LoadedStudy:
     train_file: Path
     train_format: str = "prompt_completion"
     """The training data's format, as given or detected from its first record."""
+    #: Metric name -> its evaluation task, resolved (``eval.tasks``, in file order).
+    eval_tasks: Mapping[str, EvalTask] = dataclass_field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -102,6 +109,7 @@ def load_study(study: str | Path) -> LoadedStudy:
     train_file = _resolve_data_file(path, "data.train", spec.data.train)
     _check_model_path(path, spec.model.path)
     train_format = _check_train_data(train_file, spec.data.format, spec.data.fields)
+    eval_tasks = resolve_eval_tasks(path, spec)
     _check_references(path, spec)
     _check_model(path, spec)
     return LoadedStudy(
@@ -110,6 +118,7 @@ def load_study(study: str | Path) -> LoadedStudy:
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
         train_file=train_file,
         train_format=train_format,
+        eval_tasks=MappingProxyType(eval_tasks),
     )
 
 
@@ -320,17 +329,62 @@ def _in_hub_cache(repo_id: str) -> bool:
         return False
 
 
-def _check_references(path: Path, spec: Study) -> None:
-    from objectives import TASKS
-
-    for metric, task in spec.eval.tasks.items():
-        if task not in TASKS:
+def resolve_eval_tasks(path: Path, spec: Study) -> dict[str, EvalTask]:
+    """Each ``eval.tasks`` entry as the task lm-eval will run, checked now: task names resolve,
+    metrics exist, folders and eval files are there and well formed, datasets are reachable."""
+    folders = []
+    several = len(spec.eval.include_path) > 1
+    for i, folder in enumerate(spec.eval.include_path):
+        resolved = _relative_to_study(path, folder)
+        if not resolved.is_dir():
             raise StudyFileError(
                 path,
-                f"eval.tasks.{metric}",
-                task,
-                f"unknown task; available: {', '.join(sorted(TASKS))}",
+                f"eval.include_path.{i}" if several else "eval.include_path",
+                folder,
+                f"no such folder ({resolved}); give a folder of lm-eval task YAML files",
             )
+        folders.append(str(resolved))
+    tasks = {}
+    for metric, entry in spec.eval.tasks.items():
+        field_prefix = f"eval.tasks.{metric}"
+        try:
+            tasks[metric] = _eval_task(path, entry, folders)
+        except EvalTaskError as exc:
+            if isinstance(entry, str):
+                raise StudyFileError(path, field_prefix, exc.value, exc.valid) from None
+            # A problem inside the eval file is shown with the file as the study names it.
+            value = entry.file if exc.field == "file" else exc.value
+            raise StudyFileError(path, f"{field_prefix}.{exc.field}", value, exc.valid) from None
+    return tasks
+
+
+def _eval_task(path: Path, entry: str | EvalTaskEntry, folders: list[str]) -> EvalTask:
+    if isinstance(entry, str):
+        return named_task(entry, include_paths=folders)
+    options = TaskOptions(
+        metric=entry.metric,
+        num_fewshot=entry.num_fewshot,
+        limit=entry.limit,
+        chat_template=entry.chat_template,
+        max_gen_toks=entry.max_gen_toks,
+    )
+    if entry.task is not None:
+        return named_task(entry.task, options, include_paths=folders)
+    assert entry.file is not None and entry.scorer is not None  # the schema's rule
+    eval_file = _relative_to_study(path, entry.file)
+    if not eval_file.is_file():
+        raise EvalTaskError(
+            "file", entry.file, f"no such file ({eval_file}); give a JSONL eval file"
+        )
+    return jsonl_task(eval_file, entry.scorer, entry.fields, entry.pattern, options)
+
+
+def _relative_to_study(study_path: Path, value: str) -> Path:
+    candidate = Path(value).expanduser()
+    return candidate if candidate.is_absolute() else (study_path.parent / candidate).resolve()
+
+
+def _check_references(path: Path, spec: Study) -> None:
     from cost_models import load_catalog
     from cost_models.errors import CostModelError
 

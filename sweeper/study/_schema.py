@@ -399,19 +399,103 @@ class DataSection(_Strict):
         return self
 
 
-class EvalSection(_Strict):
-    tasks: dict[str, str] = Field(
+class EvalTaskEntry(_Strict):
+    """One metric's task with options: an lm-eval task by name, or a JSONL file and a scorer."""
+
+    task: str | None = Field(
+        None,
         min_length=1,
-        description="Metric name -> lm-eval task name, e.g. {quality: sweeper_json_extract}.",
+        description="An lm-eval task or group: bundled, from eval.include_path, or lm-eval's own "
+        "(hellaswag, arc_easy, gsm8k, mmlu...).",
+    )
+    file: str | None = Field(
+        None, min_length=1, description="Or: a JSONL eval file, relative to the study file."
+    )
+    scorer: str | None = Field(
+        None, description="With `file`: exact_match, contains, regex, json_fields or choice."
+    )
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="With `file`: the file's key names for prompt, target (and choices); "
+        "defaults prompt/target/choices.",
+    )
+    pattern: str | None = Field(None, description="With scorer regex: the regular expression.")
+    metric: str | None = Field(
+        None, description="Which of the task's metrics is the objective value (default: first)."
+    )
+    num_fewshot: int | None = Field(None, ge=0, description="Examples put before each prompt.")
+    limit: int | None = Field(None, gt=0, description="Items evaluated (default: eval.limit).")
+    chat_template: bool | None = Field(
+        None, description="Wrap prompts in the chat template (default: if the tokenizer has one)."
+    )
+    max_gen_toks: int | None = Field(None, gt=0, description="Most tokens generated per answer.")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> EvalTaskEntry:
+        if (self.task is None) == (self.file is None):
+            raise ValueError("give either `task` (an lm-eval task) or `file` with a `scorer`")
+        if self.task is not None:
+            given = [k for k in ("scorer", "pattern") if getattr(self, k) is not None]
+            if given or self.fields:
+                raise ValueError(
+                    f"`{(given or ['fields'])[0]}` applies to a `file` task, not to `task`"
+                )
+        elif self.scorer is None:
+            raise ValueError("a `file` task needs a `scorer`")
+        return self
+
+
+class EvalSection(_Strict):
+    tasks: dict[str, str | EvalTaskEntry] = Field(
+        min_length=1,
+        description="Metric name -> an lm-eval task name, or {task: NAME, ...options}, or "
+        "{file: EVAL.jsonl, scorer: NAME, fields: {...}, ...options}.",
+    )
+    include_path: list[str] = Field(
+        default_factory=list,
+        description="Folders of your own lm-eval task YAML files (relative to the study file); "
+        "their task names become valid in `tasks`.",
     )
     limit: int | None = Field(None, gt=0, description="Evaluate at most this many items per task.")
     batch_size: int = Field(
         32, gt=0, description="lm-eval batch size (32 generates ~1.5x faster than 8 on CPU)."
     )
 
+    @field_validator("include_path", mode="before")
+    @classmethod
+    def _one_or_more_folders(cls, raw: Any) -> Any:
+        return [raw] if isinstance(raw, str) else raw
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _parse_tasks(cls, raw: Any) -> Any:
+        from pydantic import ValidationError
+
+        if not isinstance(raw, dict):
+            return raw
+        parsed: dict[str, Any] = {}
+        for metric, entry in raw.items():
+            if isinstance(entry, str) or not isinstance(entry, dict):
+                parsed[metric] = entry
+                continue
+            try:
+                parsed[metric] = EvalTaskEntry.model_validate(entry)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                field = f"eval.tasks.{metric}" + (f".{where}" if where else "")
+                if first["type"] == "extra_forbidden":
+                    raise _FieldError(
+                        field,
+                        first["loc"][-1],
+                        f"unknown key; valid keys here: {', '.join(EvalTaskEntry.model_fields)}",
+                    ) from None
+                raise _FieldError(field, first.get("input"), _clean(first["msg"])) from None
+        return parsed
+
     @field_validator("tasks")
     @classmethod
-    def _metric_names(cls, tasks: dict[str, str]) -> dict[str, str]:
+    def _metric_names(cls, tasks: dict[str, Any]) -> dict[str, Any]:
         for name in tasks:
             if not name.isidentifier():
                 raise ValueError(
