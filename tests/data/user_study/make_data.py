@@ -95,9 +95,10 @@ def main() -> None:
     rng = random.Random(11)
     pairs = [invoice(rng) for _ in range(140)]
     train, held_out = pairs[:100], pairs[100:]
+    # The training file uses the team's own key names too: mapped in the study with data.fields.
     write_jsonl(
         HERE / "data" / "train.jsonl",
-        [{"prompt": p, "completion": json.dumps(t)} for p, t in train],
+        [{"invoice": p, "json": json.dumps(t)} for p, t in train],
     )
     # The eval file uses the team's own key names: mapped in the study with `fields`.
     write_jsonl(HERE / "data" / "eval.jsonl", [{"question": p, "answer": t} for p, t in held_out])
