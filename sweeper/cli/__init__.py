@@ -19,6 +19,7 @@ from sweeper.cli import _cost_commands  # noqa: E402,F401  isort: skip
 from sweeper.cli import _refresh_commands  # noqa: E402,F401  isort: skip
 from sweeper.cli import _worker_commands  # noqa: E402,F401  isort: skip
 from sweeper.cli import _report_commands  # noqa: E402,F401  isort: skip
+from sweeper.cli import _export_commands  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "main", "prices_app"]
 

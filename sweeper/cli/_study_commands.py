@@ -147,7 +147,10 @@ def run_command(
         f"spent €{summary.spent_eur_total:.4f} in all"
     )
     console.print(f"Pareto-optimal trials: {summary.best_trials}")
-    if tracking:
+    if summary.mlflow_view is not None:
+        for line in summary.mlflow_view.lines():
+            console.print(line, soft_wrap=True, markup=False)
+    elif tracking:
         console.print(
             f"MLflow: mlflow ui --backend-store-uri {tracking}  (experiment '{loaded.name}')"
         )
@@ -264,6 +267,8 @@ def _print_summary(data: dict) -> None:
             row[-1] += " | " + "; ".join(notes)
         table.add_row(*row)
     console.print(table)
+    for line in data.get("mlflow_view") or []:
+        console.print(line, soft_wrap=True, markup=False)
 
 
 def _print_quote(q: dict) -> None:

@@ -7,7 +7,7 @@ the recommendations (``_recommend``, ``_analysis``), repricing from recorded pro
 """
 
 from sweeper.report._analysis import ParetoAnalysis, ReviewOptions, analyze, quality_objective
-from sweeper.report._charts import chart_files
+from sweeper.report._charts import chart_files, hypervolume_png, pareto_png
 from sweeper.report._commitment import CommitmentAdvice, commitment_advice
 from sweeper.report._html import ReportInputs, render_report, report_data
 from sweeper.report._mlflow import (
@@ -16,6 +16,7 @@ from sweeper.report._mlflow import (
     find_parent_run,
     log_report,
     log_review,
+    pareto_run_tags,
 )
 from sweeper.report._pareto import (
     REFERENCE_MARGIN,
@@ -52,12 +53,15 @@ __all__ = [
     "find_parent_run",
     "horizon_ranking",
     "hypervolume",
+    "hypervolume_png",
     "hypervolume_history",
     "knee",
     "log_report",
     "log_review",
     "pareto_front",
+    "pareto_png",
     "pareto_ranks",
+    "pareto_run_tags",
     "quality_objective",
     "records_from_trials",
     "reference_box",
