@@ -85,10 +85,8 @@ def dataset_input(path: Path, name: str, context: str) -> Any:
     with warnings.catch_warnings():  # MLflow's hints: two local sources match; integer columns
         warnings.simplefilter("ignore", UserWarning)
         source = resolve_dataset_source(str(Path(path).resolve()))
-        dataset = from_pandas(frame, source=source, name=name)
-    return DatasetInput(
-        dataset._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", context)]
-    )
+        entity = from_pandas(frame, source=source, name=name)._to_mlflow_entity()
+    return DatasetInput(entity, tags=[InputTag("mlflow.data.context", context)])
 
 
 def bounded_http_retries() -> None:

@@ -11,8 +11,11 @@ from sweeper.report._charts import chart_files, hypervolume_png, pareto_png
 from sweeper.report._commitment import CommitmentAdvice, commitment_advice
 from sweeper.report._html import ReportInputs, render_report, report_data
 from sweeper.report._mlflow import (
+    DOMINATED_COLOR,
+    PARETO_COLOR,
     REPORT_ARTIFACT_DIR,
     REVIEW_ARTIFACT_DIR,
+    RUN_COLOR_TAG,
     find_parent_run,
     log_report,
     log_review,
@@ -33,6 +36,9 @@ from sweeper.report._reprice import Repriced, TrainingTarget, horizon_ranking, r
 from sweeper.report._study import analyze_study, study_objectives, study_pareto_ranks, study_records
 
 __all__ = [
+    "DOMINATED_COLOR",
+    "PARETO_COLOR",
+    "RUN_COLOR_TAG",
     "REFERENCE_MARGIN",
     "REPORT_ARTIFACT_DIR",
     "REVIEW_ARTIFACT_DIR",
