@@ -69,6 +69,7 @@ def recipe_yaml(recipe: RebuildRecipe) -> str:
     header = (
         f"# Trial {recipe.trial} of study '{recipe.study}', rebuilt from its LoRA adapter:\n"
         + "".join(f"#   {i}. {s}\n" for i, s in enumerate(steps, 1))
+        + "# Step 1 in Python:\n"
+        + "".join(f"#   {line}\n" for line in load_snippet(recipe).splitlines())
     )
-    body = recipe.as_dict() | {"load": load_snippet(recipe)}
-    return header + yaml.safe_dump(body, sort_keys=False)
+    return header + yaml.safe_dump(recipe.as_dict(), sort_keys=False)

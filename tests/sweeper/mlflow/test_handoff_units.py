@@ -40,7 +40,7 @@ def test_recipe_yaml_of_a_merged_quantized_trial_states_every_rebuild_step() -> 
         "aws/g6.xlarge",
         "adapter",
     )
-    assert "PeftModel.from_pretrained(base, 'adapter')" in data["load"]
+    assert "#   model = PeftModel.from_pretrained(base, 'adapter')\n" in text
 
 
 def test_recipe_yaml_without_merge_folds_the_adapter_in() -> None:
