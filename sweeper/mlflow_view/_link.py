@@ -6,6 +6,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from sweeper.mlflow_view._state import VIEW_URL_PARAM
 
@@ -56,6 +57,14 @@ class ViewLink:
         return out
 
 
+def public_base(tracking_uri: str) -> str:
+    """The server's address as a browser opens it: no credentials, no trailing slash."""
+    parts = urlsplit(tracking_uri)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
 def runs_path(experiment_id: str) -> str:
     return f"/#/experiments/{experiment_id}/runs"
 
@@ -76,7 +85,7 @@ def view_link(
             "linking the runs page instead"
         )
     if is_server(tracking_uri):
-        return ViewLink(tracking_uri.rstrip("/") + path, None, reason)
+        return ViewLink(public_base(tracking_uri) + path, None, reason)
     return ViewLink(
         f"http://127.0.0.1:5000{path}",
         f"mlflow ui --backend-store-uri {tracking_uri}",

@@ -110,6 +110,9 @@ def test_link_for_a_server_and_for_a_local_store() -> None:
         "http://mlflow:5000/#/experiments/7/runs?viewStateShareKey=k&compareRunsMode=CHART"
     )
     assert server.lines() == [f"Pareto view: {server.url}"]
+    # Credentials in the tracking URI never reach the printed link (or the study storage).
+    secret = view_link("https://bob:s3cret@mlflow.example:8443/ml/", "7", "k", "3.17.2")
+    assert secret.url.startswith("https://mlflow.example:8443/ml/#/experiments/7/runs?")
     local = view_link("sqlite:////tmp/mlflow.db", "7", "k", "3.18.0")
     assert local.lines() == [
         "Pareto view: mlflow ui --backend-store-uri sqlite:////tmp/mlflow.db, then open "
