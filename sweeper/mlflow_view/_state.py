@@ -133,6 +133,9 @@ def pareto_view_state(spec: ParetoViewSpec, metric_keys: Sequence[str] = ()) -> 
                 "isReordered": True,
                 "deleted": False,
                 "isGenerated": False,
+                # One scatter per column (MLflow's default is 3 narrow ones), a little taller.
+                "columns": max(1, min(3, len(spec.cost_objectives))),
+                "cardHeight": 420,
             }
         ],
         "viewMaximized": False,

@@ -50,7 +50,7 @@ def test_state_has_one_scatter_per_cost_objective_with_quality_on_y() -> None:
         "cost_eur_train_projected",
         "cost_eur_serving_month",
     }
-    assert [s["name"] for s in state["compareRunSections"]] == ["Pareto"]
+    assert [(s["name"], s["columns"]) for s in state["compareRunSections"]] == [("Pareto", 2)]
     assert state["runsHiddenMode"] == "SHOW_ALL"  # every trial is a point, not the first 10
 
 
