@@ -1,10 +1,11 @@
 """Keeping a study's Pareto review current in MLflow while it runs (the MLflow edge).
 
-After each trial: the parent run's step metrics (``hypervolume``, ``spent_eur_total`` at step =
-trials so far) and its description; the saved "Pareto" view at the first trial, and again
-whenever the trial runs gained metrics (so MLflow adds no generated chart to the view). Every
-``image_every`` trials, and at the end of the sweep, the Pareto-front and hypervolume-vs-€ charts
-as logged images (``log_image(key=..., step=...)``: the run page shows them with a step slider).
+After each trial: the parent run's step metrics (``hypervolume``, ``pareto_size`` at step =
+trials so far; the runner logs ``spent_eur_total``) and its description; the saved "Pareto"
+view at the first trial, and again whenever the trial runs gained metrics (so MLflow adds no
+generated chart to the view). Every ``image_every`` trials, and at the end of the sweep, the
+Pareto-front and hypervolume-vs-€ charts as logged images (``log_image(key=..., step=...)``: the
+run page shows them with a step slider).
 
 Rendering the two charts takes 1-2 s on a busy 2-core machine, the rest about 0.1 s
 (benchmarks/bench_overhead.py): hence images every ``IMAGE_EVERY`` trials by default, a few
@@ -141,9 +142,9 @@ class ParetoPublisher:
         started = time.perf_counter()
         self.tracker.log(
             self.parent_run_id,
+            # (``spent_eur_total`` is the runner's, per trial.)
             metrics={
                 "hypervolume": analysis.hypervolume,
-                "spent_eur_total": analysis.spent_eur_total,
                 "pareto_size": float(len(analysis.front)),
             },
             tags=self._description_tag(study, analysis),
