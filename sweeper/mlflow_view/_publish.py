@@ -8,8 +8,10 @@ Pareto-front and hypervolume-vs-€ charts as logged images (``log_image(key=...
 run page shows them with a step slider).
 
 Rendering the two charts takes 1-2 s on a busy 2-core machine, the rest about 0.1 s
-(benchmarks/bench_overhead.py): hence images every ``IMAGE_EVERY`` trials by default, a few
-seconds next to trials that train for minutes.
+(benchmarks/bench_overhead.py): hence images every ``IMAGE_EVERY`` trials by default, and at
+most once a minute per process, a few seconds next to trials that train for minutes. (Three
+workers sharing a study of 60 tiny trials on 2 busy cores: 286 s with charts every 5th trial,
+83 s with the once-a-minute limit.)
 
 Never fatal: a failure is logged and the next trial tries again.
 """
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 STUDY_ATTR_VIEW = "mlflow_view"
 IMAGE_EVERY_ENV = "SWEEPER_MLFLOW_IMAGE_EVERY"
 IMAGE_EVERY = 5
+#: ... and at most one chart pair per this many seconds per process (fast trials, many workers).
+IMAGE_MIN_INTERVAL_S = 60.0
 #: Image keys on the parent run.
 PARETO_IMAGE_KEY = "pareto_front"
 HYPERVOLUME_IMAGE_KEY = "hypervolume_vs_eur"
@@ -112,6 +116,7 @@ class ParetoPublisher:
         self.storage_key = storage_key
         self.image_every = max(1, int(os.environ.get(IMAGE_EVERY_ENV) or IMAGE_EVERY))
         self._images_step: int | None = None
+        self._images_at = -IMAGE_MIN_INTERVAL_S
         self._metric_keys: frozenset[str] | None = None
         self.link: ViewLink | None = None
         self.times = PublishTimes()
@@ -153,10 +158,13 @@ class ParetoPublisher:
         self.times.logging_s = time.perf_counter() - started
 
         started = time.perf_counter()
-        due = final or trials_so_far % self.image_every == 0
+        due = final or (
+            trials_so_far % self.image_every == 0
+            and time.monotonic() - self._images_at >= IMAGE_MIN_INTERVAL_S
+        )
         if due and analysis.front and self._images_step != trials_so_far:
             self.log_images(analysis, trials_so_far)
-            self._images_step = trials_so_far
+            self._images_step, self._images_at = trials_so_far, time.monotonic()
         self.times.images_s = time.perf_counter() - started
 
     def log_images(self, analysis: ParetoAnalysis, step: int) -> None:
