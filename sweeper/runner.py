@@ -20,8 +20,11 @@ import optuna
 
 from sweeper.costing import PricingContext, cost_eur_for_seconds, trial_hardware_price
 from sweeper.errors import StudyFileError
+from sweeper.handoff import log_winners
+from sweeper.mlflow_view import ParetoPublisher, ViewLink, log_study_inputs_quietly
 from sweeper.provenance import provenance_tags
 from sweeper.redaction import redact_url
+from sweeper.report import pareto_run_tags
 from sweeper.storage import StopAtTotalTrials, open_storage, open_study
 from sweeper.study import LoadedStudy
 from sweeper.sync import sync_quietly
@@ -100,6 +103,8 @@ class SweepSummary:
     best_trials: list[int]
     parent_run_id: str | None
     reports: list[TrialReport] = field(default_factory=list)
+    #: Where the study's Pareto view opens in MLflow (None without MLflow or a logged trial).
+    mlflow_view: ViewLink | None = None
 
 
 class _ConstrainedRandomSampler(optuna.samplers.RandomSampler):
@@ -230,6 +235,7 @@ def run_sweep(
                 tags=provenance_tags(loaded.sha256, loaded.spec.seed, ctx.provenance()),
                 storage_url=storage_url,  # workers agree on one parent run through the storage
             )
+            log_study_inputs_quietly(tracker, parent_id, loaded)
         except TrackingUnavailable as exc:  # trials stay in the storage; `sweeper sync` later
             status(f"{exc}; running without MLflow, `sweeper sync` writes the trials later")
             tracker = parent_id = None
@@ -256,6 +262,11 @@ def run_sweep(
     objective = budget.wrap(objective)  # reserve before each trial, settle after (budget_guard)
     reports: list[TrialReport] = []
     pareto_tags = ParetoTagger(tracker) if tracker is not None else None
+    review = (
+        ParetoPublisher(tracker, parent_id, storage_id(storage_url))
+        if tracker is not None and parent_id is not None
+        else None
+    )
 
     def after_trial(st: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
         metrics = frozen.user_attrs.get(ATTR_METRICS, {})
@@ -277,8 +288,9 @@ def run_sweep(
                     metrics={"spent_eur_total": report.spent_eur_total} | budget.balance_metrics(),
                     step=frozen.number,
                 )
-                assert pareto_tags is not None
+                assert pareto_tags is not None and review is not None
                 pareto_tags.update(st)
+                review.after_trial(st)  # the Pareto view, charts and description (never raises)
                 if tracker.missed:  # MLflow answers again: write the trials it missed
                     sync_quietly(st, tracker, parent_id, storage_url)
             except Exception as exc:  # never fatal
@@ -304,7 +316,7 @@ def run_sweep(
         parent_status = _parent_status(exc)
         raise
     finally:
-        _close_parent(tracker, parent_id, study, loaded, storage_url, parent_status)
+        _close_parent(tracker, parent_id, study, loaded, storage_url, parent_status, review, cache)
     states = trial_states(study)
     return SweepSummary(
         study_name=loaded.name,
@@ -314,6 +326,7 @@ def run_sweep(
         best_trials=[t.number for t in study.best_trials] if states.get("COMPLETE") else [],
         parent_run_id=parent_id,
         reports=reports,
+        mlflow_view=review.link if review is not None else None,
     )
 
 
@@ -368,14 +381,23 @@ def _close_parent(
     loaded: LoadedStudy,
     storage_url: str,
     parent_status: str,
+    review: ParetoPublisher | None = None,
+    cache: WorkCache | None = None,
 ) -> None:
-    """Write what MLflow missed and the study's summary, and end the parent run (never raises)."""
+    """Write what MLflow missed and the study's summary, and end the parent run (never raises).
+    A sweep that was not interrupted also gets its final Pareto view and charts, and its
+    winners' adapters and registered model (``review``, ``cache``)."""
     if tracker is None or parent_id is None:
         return
     sync_quietly(study, tracker, parent_id, storage_url)  # e.g. a killed worker's run
+    killed = parent_status == "KILLED"
     try:
         # Interrupted: no review charts (seconds); the next run writes them.
-        _log_parent_summary(tracker, parent_id, study, loaded, review=parent_status != "KILLED")
+        _log_parent_summary(tracker, parent_id, study, loaded, review=not killed)
+        if not killed and review is not None:
+            review.finish(study)
+        if not killed and cache is not None:
+            log_winners(tracker, parent_id, study, loaded, cache)  # adapters, registry
     except Exception as exc:
         log.warning("could not log the study's summary to MLflow: %s", exc)
     try:
@@ -414,20 +436,19 @@ class ParetoTagger:
             self.front = {t.number: t for t in study.best_trials}
             ranks = study_pareto_ranks(study)
             for t in complete:
-                tags[t.number] = {"pareto": "true" if t.number in self.front else "false"}
-                if t.number in ranks:
-                    tags[t.number]["pareto_rank"] = str(ranks[t.number])
+                tags[t.number] = pareto_run_tags(t.number in self.front, ranks.get(t.number))
         else:
             before = set(self.front)
             new = [t for t in complete if t.number not in self.seen]
             for t in new:
                 self._add(t, study.directions)
             for number in (set(self.front) ^ before) | {t.number for t in new}:
-                tags[number] = {"pareto": "true" if number in self.front else "false"}
                 if number in self.front:  # joined the front
-                    tags[number]["pareto_rank"] = "0"
+                    tags[number] = pareto_run_tags(True, 0)
                 elif number in before:  # left it: dominated only by a trial of rank 0
-                    tags[number]["pareto_rank"] = "1"
+                    tags[number] = pareto_run_tags(False, 1)
+                else:
+                    tags[number] = pareto_run_tags(False)
         self.seen = {t.number for t in complete}
         by_number = {t.number: t for t in complete}
         for number in sorted(tags):

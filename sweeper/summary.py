@@ -6,6 +6,7 @@ from typing import Any
 
 import optuna
 
+from sweeper.mlflow_view import stored_view_link
 from sweeper.runner import (
     ATTR_FAIL_REASON,
     ATTR_METRICS,
@@ -44,8 +45,10 @@ def summarize(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
             }
         )
     baseline = (study.user_attrs.get(STUDY_ATTR_BASELINE) or {}).get("metrics", {})
+    view = stored_view_link(study)
     return {
         "study": loaded.name,
+        "mlflow_view": None if view is None else view.lines(),
         "objectives": dict(zip(loaded.objective_names, loaded.directions, strict=True)),
         "states": trial_states(study),
         "spent_eur_total": spent_eur(study),

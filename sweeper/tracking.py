@@ -29,6 +29,8 @@ DEFAULT_TRACKING_DB = "mlflow.db"
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 #: Each trial run's small JSON record (trial number, parameters, tags) in the run's artifacts.
 TRIAL_ARTIFACT = "trial.json"
+#: The parent run's copy of the study file.
+STUDY_ARTIFACT_DIR = "study"
 #: MLflow's own defaults retry a refused connection for minutes (7 retries, backoff factor 2,
 #: 120 s timeout). A sweeper process uses these unless the user set the variables.
 HTTP_RETRY_DEFAULTS = {
@@ -59,6 +61,50 @@ def storage_id(storage_url: str) -> str:
     """A short stable id for a study storage: a hash of its redacted URL, so neither the id nor
     its hash carries a password (the same database under another password keeps its id)."""
     return hashlib.sha256(redact_url(storage_url).encode()).hexdigest()[:12]
+
+
+def context_tags() -> dict[str, str]:
+    """MLflow's standard run context (``mlflow.user``, ``mlflow.source.name``/``type``, git) as
+    its UI shows it ("Created by", "Source"), with the git commit of the working directory: the
+    user's project, not the installed sweeper's."""
+    from mlflow.tracking.context.registry import resolve_tags
+    from mlflow.utils.git_utils import get_git_branch, get_git_commit, get_git_repo_url
+
+    tags = dict(resolve_tags())
+    cwd = os.getcwd()
+    commit = get_git_commit(cwd)
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+        for key, value in (
+            ("mlflow.source.git.branch", get_git_branch(cwd)),
+            ("mlflow.source.git.repoURL", get_git_repo_url(cwd)),
+        ):
+            if value:
+                tags[key] = value
+    return tags
+
+
+def dataset_input(path: Path, name: str, context: str) -> Any:
+    """An MLflow dataset input of a JSONL file or a ``datasets.save_to_disk`` folder (digest of
+    its rows, source = the file or folder)."""
+    import warnings
+
+    import pandas as pd
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.pandas_dataset import from_pandas
+    from mlflow.entities import DatasetInput, InputTag
+
+    if Path(path).is_dir():
+        from datasets import load_from_disk
+
+        frame = load_from_disk(str(path)).to_pandas()
+    else:
+        frame = pd.read_json(path, lines=True)
+    with warnings.catch_warnings():  # MLflow's hints: two local sources match; integer columns
+        warnings.simplefilter("ignore", UserWarning)
+        source = resolve_dataset_source(str(Path(path).resolve()))
+        entity = from_pandas(frame, source=source, name=name)._to_mlflow_entity()
+    return DatasetInput(entity, tags=[InputTag("mlflow.data.context", context)])
 
 
 def bounded_http_retries() -> None:
@@ -157,6 +203,9 @@ class Tracker:
         self.study_name: str | None = None
         self._retry_after_s = float(os.environ.get(RETRY_AFTER_ENV) or RETRY_AFTER_S)
         self._down_until = 0.0
+        self.context = context_tags()
+        #: Dataset inputs every trial run gets (``log_study_inputs``).
+        self.dataset_inputs: list[Any] = []
         self.experiment_id = self._ensure_experiment()
 
     def _scrub(self, exc: BaseException) -> str:
@@ -288,7 +337,7 @@ class Tracker:
         found = self._search_parent(study_name, storage_key)
         if found is not None:
             return found, False
-        all_tags = {
+        all_tags = self.context | {
             "sweeper.role": "parent",
             "sweeper.study_name": study_name,
             "sweeper.storage_id": storage_key,
@@ -327,7 +376,7 @@ class Tracker:
         self, parent_run_id: str, trial_number: int, params: dict[str, Any], tags: dict[str, str]
     ) -> str:
         """Create the trial's child run with its parameters, tags and ``trial.json`` artifact."""
-        all_tags = {
+        all_tags = self.context | {
             "mlflow.parentRunId": parent_run_id,
             "sweeper.role": "trial",
             "sweeper.trial_number": str(trial_number),
@@ -350,6 +399,8 @@ class Tracker:
                 "tags": {k: v for k, v in all_tags.items() if not k.startswith("mlflow.")},
             }
             self.client.log_dict(run_id, _jsonable(record), TRIAL_ARTIFACT)
+            if self.dataset_inputs:
+                self.client.log_inputs(run_id, datasets=self.dataset_inputs)
             return run_id
 
     def trial_runs(self, parent_run_id: str) -> dict[int, list[Any]]:
@@ -386,6 +437,19 @@ class Tracker:
             self.log(run_id, metrics=metrics, tags=all_tags)
             status = {"COMPLETE": "FINISHED", "PRUNED": "KILLED"}.get(state, "FAILED")
             self.client.set_terminated(run_id, status=status)
+
+    def log_study_inputs(
+        self, parent_run_id: str, study_file: Path, datasets: dict[str, tuple[Path, str]]
+    ) -> None:
+        """The study file as an artifact of the parent run, and ``datasets`` (name -> (JSONL
+        file, context such as ``training`` or ``evaluation``)) as dataset inputs of the parent
+        and of every trial run started after this call."""
+        with self._reachable():
+            self.dataset_inputs = [
+                dataset_input(path, name, context) for name, (path, context) in datasets.items()
+            ]
+            self.client.log_artifact(parent_run_id, str(study_file), STUDY_ARTIFACT_DIR)
+            self.client.log_inputs(parent_run_id, datasets=self.dataset_inputs)
 
     def end_parent(self, run_id: str, status: str = "FINISHED") -> None:
         with self._reachable():

@@ -32,6 +32,7 @@ from sweeper.cli import _refresh_commands  # noqa: E402,F401  isort: skip
 from sweeper.cli import _worker_commands  # noqa: E402,F401  isort: skip
 from sweeper.cli import _report_commands  # noqa: E402,F401  isort: skip
 from sweeper.cli import _probe_commands  # noqa: E402,F401  isort: skip
+from sweeper.cli import _export_commands  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "exit_codes", "main", "prices_app", "version_line"]
 

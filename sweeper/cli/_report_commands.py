@@ -425,6 +425,12 @@ def report_command(
             f"{m[analysis.quality]:.4g}); training {_eur(m.get('cost_eur_train_projected'))}, "
             f"serving {_eur(m.get('cost_eur_serving_month'))}/month"
         )
+    from sweeper.mlflow_view import stored_view_link
+
+    view = stored_view_link(st)
+    if view is not None:
+        for line in view.lines():
+            console.print(line, soft_wrap=True, markup=False)
     if pdf:
         pdf_path = print_pdf(path)
         console.print(f"pdf: {pdf_path}")

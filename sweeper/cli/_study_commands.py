@@ -189,7 +189,10 @@ def run_command(
         f"spent €{summary.spent_eur_total:.4f} in all"
     )
     console.print(f"Pareto-optimal trials: {summary.best_trials}")
-    if tracking:
+    if summary.mlflow_view is not None:
+        for line in summary.mlflow_view.lines():
+            console.print(line, soft_wrap=True, markup=False)
+    elif tracking:
         console.print(
             f"MLflow: mlflow ui --backend-store-uri {redact_url(tracking)}  "
             f"(experiment '{loaded.name}')"
@@ -315,6 +318,8 @@ def _print_summary(data: dict) -> None:
         console.print(table)
     else:  # a narrow terminal: one record per trial, every name and value whole
         console.print(_trials_records(header, rows))
+    for line in data.get("mlflow_view") or []:
+        console.print(line, soft_wrap=True, markup=False)
 
 
 def _trial_rows(data: dict) -> tuple[list[str], list[list[str]]]:

@@ -7,15 +7,19 @@ the recommendations (``_recommend``, ``_analysis``), repricing from recorded pro
 """
 
 from sweeper.report._analysis import ParetoAnalysis, ReviewOptions, analyze, quality_objective
-from sweeper.report._charts import chart_files
+from sweeper.report._charts import chart_files, hypervolume_png, pareto_png
 from sweeper.report._commitment import CommitmentAdvice, commitment_advice
 from sweeper.report._html import ReportInputs, render_report, report_data
 from sweeper.report._mlflow import (
+    DOMINATED_COLOR,
+    PARETO_COLOR,
     REPORT_ARTIFACT_DIR,
     REVIEW_ARTIFACT_DIR,
+    RUN_COLOR_TAG,
     find_parent_run,
     log_report,
     log_review,
+    pareto_run_tags,
 )
 from sweeper.report._pareto import (
     REFERENCE_MARGIN,
@@ -32,6 +36,9 @@ from sweeper.report._reprice import Repriced, TrainingTarget, horizon_ranking, r
 from sweeper.report._study import analyze_study, study_objectives, study_pareto_ranks, study_records
 
 __all__ = [
+    "DOMINATED_COLOR",
+    "PARETO_COLOR",
+    "RUN_COLOR_TAG",
     "REFERENCE_MARGIN",
     "REPORT_ARTIFACT_DIR",
     "REVIEW_ARTIFACT_DIR",
@@ -52,12 +59,15 @@ __all__ = [
     "find_parent_run",
     "horizon_ranking",
     "hypervolume",
+    "hypervolume_png",
     "hypervolume_history",
     "knee",
     "log_report",
     "log_review",
     "pareto_front",
+    "pareto_png",
     "pareto_ranks",
+    "pareto_run_tags",
     "quality_objective",
     "records_from_trials",
     "reference_box",

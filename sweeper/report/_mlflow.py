@@ -18,6 +18,12 @@ from sweeper.report._study import analyze_study
 
 log = logging.getLogger(__name__)
 
+#: MLflow's UI colours each run by its ``mlflow.runColor`` tag (a CSS colour) in every chart and
+#: browser: Pareto-optimal trials in one strong colour, the others grey.
+RUN_COLOR_TAG = "mlflow.runColor"
+PARETO_COLOR = "#d6336c"
+DOMINATED_COLOR = "#adb5bd"
+
 #: Artifact folders on the parent run.
 REVIEW_ARTIFACT_DIR = "pareto"
 REPORT_ARTIFACT_DIR = "report"
@@ -55,13 +61,24 @@ def review_tags(analysis: ParetoAnalysis) -> dict[str, str]:
     return tags
 
 
+def pareto_run_tags(on_front: bool, rank: int | None = None) -> dict[str, str]:
+    """A trial run's review tags: ``pareto``, its colour, and ``pareto_rank`` when known."""
+    tags = {
+        "pareto": "true" if on_front else "false",
+        RUN_COLOR_TAG: PARETO_COLOR if on_front else DOMINATED_COLOR,
+    }
+    if rank is not None:
+        tags["pareto_rank"] = str(rank)
+    return tags
+
+
 def _sync_rank_tags(tracker: Any, parent_run_id: str, analysis: ParetoAnalysis) -> None:
-    """Write ``pareto``/``pareto_rank`` where a trial run's tags differ from the analysis (the
-    per-trial pass writes only the runs whose front membership changed)."""
+    """Write ``pareto``/``pareto_rank`` (and the run colour) where a trial run's tags differ
+    from the analysis (the per-trial pass writes only the runs whose front membership changed)."""
     front = {r.number for r in analysis.front}
     runs = tracker.trial_runs(parent_run_id)
     for number, rank in analysis.ranks.items():
-        want = {"pareto": "true" if number in front else "false", "pareto_rank": str(rank)}
+        want = pareto_run_tags(number in front, rank)
         for run in runs.get(number, []):
             have = {k: run.data.tags.get(k) for k in want}
             if have != want:

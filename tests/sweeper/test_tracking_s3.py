@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -36,7 +37,11 @@ def test_each_trial_run_stores_trial_json_in_s3(
         assert len(runs) == 2
         for run in runs:
             assert run.info.artifact_uri.startswith("mlflow-artifacts:")
-            assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["trial.json"]
+            # Pareto-optimal trials also hold their LoRA adapter and recipe.yaml.
+            expected = ["trial.json"]
+            if run.data.tags["pareto"] == "true":
+                expected = ["adapter", "recipe.yaml", "trial.json"]
+            assert [a.path for a in client.list_artifacts(run.info.run_id)] == expected
 
     s3_client = boto3.client(
         "s3",
@@ -50,8 +55,9 @@ def test_each_trial_run_stores_trial_json_in_s3(
     records = {}
     for key in keys:
         assert key.startswith(f"artifacts/{exp.experiment_id}/"), key
-        if not key.endswith("/trial.json"):  # the parent run's end-of-sweep Pareto charts
-            assert "/artifacts/pareto/" in key, key
+        if not key.endswith("/trial.json"):
+            # the parent run's Pareto charts, logged images and study file; front adapters
+            assert re.search(r"/artifacts/(pareto|images|study|adapter)/|/recipe\.yaml$", key), key
             continue
         run_id = key.split("/")[2]
         body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
