@@ -13,6 +13,7 @@ The ``notes`` column records which option was taken.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timezone
@@ -22,6 +23,7 @@ from cost_models.fetchers._aws_gpu_models import aws_gpu_model
 from cost_models.fetchers._base import FetchScope, PriceFetcher, register_price_fetcher
 from cost_models.fetchers._errors import PriceFetchError
 from cost_models.fetchers._fetched_offer import FetchedOffer
+from cost_models.fetchers._http import REFRESH_DEADLINE_S, Deadline
 from cost_models.fetchers._reservation_rates import effective_hourly_rate
 
 PRICE_LIST_SOURCE = "AWS Price List API get_products"
@@ -274,7 +276,10 @@ class AwsPriceFetcher(PriceFetcher):
 
     ``pricing_client`` and ``ec2_client_for_region`` replace the boto3 clients (tests pass
     clients wrapped in botocore's ``Stubber``); ``endpoint_url`` points the pricing client
-    elsewhere. ``now`` gives the instant whose spot prices are read.
+    elsewhere. ``now`` gives the instant whose spot prices are read. One refresh must end within
+    ``deadline_s`` (checked before every page); each call is retried by botocore's ``standard``
+    mode (throttling, 5xx, dropped connections: up to ``MAX_ATTEMPTS`` tries with backoff) with
+    bounded connect and read timeouts.
     """
 
     provider = "aws"
@@ -287,26 +292,32 @@ class AwsPriceFetcher(PriceFetcher):
         pricing_client: Any = None,
         ec2_client_for_region: Callable[[str], Any] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        deadline_s: float = REFRESH_DEADLINE_S,
     ) -> None:
         super().__init__(endpoint_url=endpoint_url)
         self._pricing_client = pricing_client
         self._ec2_client_for_region = ec2_client_for_region
         self._now = now
+        self._deadline_s = deadline_s
 
     def fetch_rows(self, scope: FetchScope) -> list[FetchedOffer]:
+        deadline = Deadline.after(self._deadline_s)  # every call and page of this refresh
         pricing = self._pricing_client or self._boto3_client("pricing", "us-east-1")
         items: list[str] = []
         for region in scope.regions:
             for instance_type in scope.instance_types:
-                items.extend(self._price_list_items(pricing, instance_type, region))
+                items.extend(self._price_list_items(pricing, instance_type, region, deadline))
         rows = parse_aws_products(items, price_date=scope.price_date)
         spot_usd: dict[tuple[str, str], float] = {}
         for region in sorted({row.region for row in rows}):
-            for instance_type, usd in self._spot_usd(region, scope.instance_types).items():
+            spot = self._spot_usd(region, scope.instance_types, deadline)
+            for instance_type, usd in spot.items():
                 spot_usd[(instance_type, region)] = usd
         return with_spot_prices(rows, spot_usd)
 
-    def _price_list_items(self, pricing: Any, instance_type: str, region: str) -> list[str]:
+    def _price_list_items(
+        self, pricing: Any, instance_type: str, region: str, deadline: Deadline
+    ) -> list[str]:
         filters = [
             {"Type": "TERM_MATCH", "Field": field, "Value": value}
             for field, value in (
@@ -321,9 +332,12 @@ class AwsPriceFetcher(PriceFetcher):
             Filters=filters,
             PaginationConfig={"PageSize": 100},
         )
-        return _collect(pages, "PriceList", f"Price List get_products {instance_type} {region}")
+        call = f"Price List get_products {instance_type} {region}"
+        return _collect(pages, "PriceList", call, deadline)
 
-    def _spot_usd(self, region: str, instance_types: tuple[str, ...]) -> dict[str, float]:
+    def _spot_usd(
+        self, region: str, instance_types: tuple[str, ...], deadline: Deadline
+    ) -> dict[str, float]:
         ec2 = (
             self._ec2_client_for_region(region)
             if self._ec2_client_for_region
@@ -334,7 +348,8 @@ class AwsPriceFetcher(PriceFetcher):
             ProductDescriptions=[SPOT_PRODUCT_DESCRIPTION],
             StartTime=self._now(),
         )
-        history = _collect(pages, "SpotPriceHistory", f"describe_spot_price_history in {region}")
+        call = f"describe_spot_price_history in {region}"
+        history = _collect(pages, "SpotPriceHistory", call, deadline)
         return cheapest_latest_spot_prices(history)
 
     def _boto3_client(self, service: str, region: str) -> Any:
@@ -344,16 +359,47 @@ class AwsPriceFetcher(PriceFetcher):
         if session.get_credentials() is None:
             raise PriceFetchError(_NO_CREDENTIALS)
         endpoint = self.endpoint_url if service == "pricing" else None
-        return session.client(service, region_name=region, endpoint_url=endpoint)
+        return session.client(
+            service, region_name=region, endpoint_url=endpoint, config=_client_config()
+        )
 
 
-def _collect(pages: Iterable[Mapping[str, Any]], key: str, call: str) -> list[Any]:
-    """Every page's ``key`` list; botocore errors become one-line :class:`PriceFetchError`."""
+#: Tries of one AWS call (botocore's ``standard`` retry mode: throttling, 5xx, dropped
+#: connections, with exponential backoff and jitter).
+MAX_ATTEMPTS = 4
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+
+
+def _client_config() -> Any:
+    from botocore.config import Config
+
+    return Config(
+        retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+    )
+
+
+def _collect(
+    pages: Iterable[Mapping[str, Any]], key: str, call: str, deadline: Deadline | None = None
+) -> list[Any]:
+    """Every page's ``key`` list, each page asked for only while ``deadline`` has not passed;
+    botocore errors become one-line :class:`PriceFetchError`."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     collected: list[Any] = []
     try:
-        for page in pages:
+        asked = iter(pages)  # a paginator asks for each page when the next one is wanted
+        for number in itertools.count(1):
+            if deadline is not None and deadline.remaining_s() <= 0:
+                raise PriceFetchError(
+                    f"AWS {call}: the refresh's deadline of {deadline.seconds:g} s passed "
+                    f"before page {number}; refresh fewer instance types or regions at a time"
+                )
+            page = next(asked, None)
+            if page is None:
+                break
             collected.extend(page.get(key) or [])
     except NoCredentialsError:
         raise PriceFetchError(_NO_CREDENTIALS) from None

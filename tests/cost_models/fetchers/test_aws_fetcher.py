@@ -241,3 +241,43 @@ def test_missing_credentials_say_how_to_configure(recordings):
     scope = FetchScope(("g5.xlarge",), ("us-east-1",), recordings.price_date)
     with pytest.raises(PriceFetchError, match=r"no AWS credentials found.*aws configure"):
         AwsPriceFetcher().fetch_rows(scope)
+
+
+def test_a_refresh_past_its_deadline_stops_before_the_next_page(stubbed_aws, recordings):
+    """The deadline covers the whole refresh: no page is asked for once it has passed."""
+    from cost_models.fetchers import AwsPriceFetcher
+
+    stubbed_aws.queue_us_east_1_refresh()
+    scope = FetchScope(
+        instance_types=tuple(stubbed_aws.us_east_1_types),
+        regions=("us-east-1",),
+        price_date=recordings.price_date,
+    )
+    fetcher = AwsPriceFetcher(
+        pricing_client=stubbed_aws.pricing,
+        ec2_client_for_region=lambda region: stubbed_aws.ec2,
+        now=lambda: recordings.spot_now,
+        deadline_s=1e-9,  # passed before the first call
+    )
+
+    with pytest.raises(PriceFetchError) as caught:
+        fetcher.fetch_rows(scope)
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "deadline of 1e-09 s passed before page 1" in message
+    assert "get_products" in message
+
+
+def test_boto3_clients_retry_and_time_out(monkeypatch):
+    """Real clients are built with botocore's standard retries and bounded timeouts."""
+    from cost_models.fetchers import AwsPriceFetcher
+    from cost_models.fetchers._aws import CONNECT_TIMEOUT_S, MAX_ATTEMPTS, READ_TIMEOUT_S
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    client = AwsPriceFetcher()._boto3_client("pricing", "us-east-1")
+    config = client.meta.config
+    assert config.retries["total_max_attempts"] == MAX_ATTEMPTS
+    assert config.retries["mode"] == "standard"
+    assert (config.connect_timeout, config.read_timeout) == (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
