@@ -51,7 +51,8 @@ def _study_file(folder: Path) -> Path:
 def _scores(tasks: Any) -> dict[str, Any]:
     from objectives.evaluate import TaskScore
 
-    return {t: TaskScore(t, "acc", 0.7, 0.02, 40, {"acc": 0.7, "exact_match": 0.6}) for t in tasks}
+    keys = [t if isinstance(t, str) else t.key for t in tasks]  # evaluate() keys by EvalTask.key
+    return {k: TaskScore(k, "acc", 0.7, 0.02, 40, {"acc": 0.7, "exact_match": 0.6}) for k in keys}
 
 
 @contextmanager

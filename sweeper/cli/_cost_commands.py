@@ -22,6 +22,7 @@ from cost_models import (
     DEFAULT_PRICE_DECLINE_PER_YEAR,
     DEFAULT_RESERVED_DISCOUNT_1Y,
     DEFAULT_RESERVED_DISCOUNT_3Y,
+    MAX_HORIZON_MONTHS,
     PRICING_MODELS,
     Catalog,
     CommitmentComparison,
@@ -58,9 +59,6 @@ from cost_models.errors import InvalidInputError, UnknownGpuError
 from sweeper.cli._apps import app, prices_app
 
 HOURS_PER_MONTH = 730.0
-#: The longest commitment horizon `sweeper commit` prices, month by month: ten years, more than any
-#: GPU's useful life (and a bound that keeps `--months 1e9` from running for hours).
-MAX_MONTHS = 120
 MISSING = "–"
 
 
@@ -370,7 +368,12 @@ def commit(
         ),
     ],
     months: Annotated[
-        int, typer.Option("--months", min=1, max=MAX_MONTHS, help="Horizon in months.")
+        int,
+        typer.Option(
+            "--months",
+            min=1,
+            help=f"Horizon in months (1 to {MAX_HORIZON_MONTHS}).",
+        ),
     ],
     gpu: Annotated[
         str | None, typer.Option("--gpu", help="GPU model; the cheapest matching instance is used.")

@@ -63,8 +63,8 @@ def test_a_bigger_model_never_needs_less_memory(
 @settings(max_examples=200, deadline=None)
 @given(
     price=hourly,
-    h1=st.floats(0, 730),
-    h2=st.floats(0, 730),
+    h1=st.floats(0.01, 730),  # usage must be > 0 (compare_commitments refuses 0)
+    h2=st.floats(0.01, 730),
     months=st.integers(1, 60),
     d1=fraction,
     d3=fraction,
@@ -87,7 +87,7 @@ def test_reserved_cost_does_not_depend_on_usage(price, h1, h2, months, d1, d3, d
 @given(
     price=hourly,
     spot_share=st.floats(0.01, 1.0),
-    hours=st.floats(0, 730),
+    hours=st.floats(0.01, 730),
     months=st.integers(1, 60),
     decline=st.floats(0.0, 0.9),
 )
@@ -108,8 +108,8 @@ def test_spot_never_costs_more_than_on_demand_without_interruptions(
 @settings(max_examples=100, deadline=None)
 @given(
     price=hourly,
-    h1=st.floats(0, 730),
-    h2=st.floats(0, 730),
+    h1=st.floats(0.01, 730),  # usage must be > 0 (compare_commitments refuses 0)
+    h2=st.floats(0.01, 730),
     months=st.integers(1, 60),
     decline=st.floats(0.0, 0.9),
 )

@@ -91,14 +91,14 @@ def open_when_created(
 ) -> optuna.storages.RDBStorage:
     """The run's storage, once the run has created it: the file may not exist yet, and opening
     it while the run is still creating its tables races that (SQLite: "table ... already
-    exists"), so retry until the schema is complete."""
+    exists", or a duplicate alembic version), so retry until the schema is complete."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
         if db_file.exists():
             try:
                 return optuna.storages.RDBStorage(storage_url)
-            except sqlalchemy.exc.OperationalError:
+            except sqlalchemy.exc.SQLAlchemyError:  # tables or alembic version half-written
                 pass
         time.sleep(0.2)
     process.kill()
