@@ -39,6 +39,12 @@ TrackingOpt = typer.Option(
     "--tracking-uri",
     help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db).",
 )
+UpdateBudgetOpt = typer.Option(
+    False,
+    "--update-budget",
+    help="Replace the study's stored budget by the study file's budget_eur (without it, a "
+    "budget_eur that differs from the stored one is refused).",
+)
 DeviceOpt = typer.Option(
     "auto",
     "--device",
@@ -118,12 +124,7 @@ def run_command(
         "the ledger still refuses each trial that does not fit.",
     ),
     device: str = DeviceOpt,
-    update_budget: bool = typer.Option(
-        False,
-        "--update-budget",
-        help="Replace the study's stored budget by the study file's budget_eur (without it, a "
-        "budget_eur that differs from the stored one is refused).",
-    ),
+    update_budget: bool = UpdateBudgetOpt,
 ) -> None:
     """Run (or resume) a study: each trial trains a LoRA, evaluates it with lm-eval, prices it,
     logs it."""

@@ -15,6 +15,7 @@ from sweeper.cli._study_commands import (
     StorageOpt,
     StudyArg,
     TrackingOpt,
+    UpdateBudgetOpt,
     console,
     exit_if_every_trial_failed,
     pin_device,
@@ -65,12 +66,7 @@ def worker_command(
         "budget; the ledger still refuses each trial that does not fit.",
     ),
     device: str = DeviceOpt,
-    update_budget: bool = typer.Option(
-        False,
-        "--update-budget",
-        help="Replace the study's stored budget by the study file's budget_eur (without it, a "
-        "budget_eur that differs from the stored one is refused).",
-    ),
+    update_budget: bool = UpdateBudgetOpt,
 ) -> None:
     """Join a study (creating it if absent) and take trials until it has --total finished ones.
 
