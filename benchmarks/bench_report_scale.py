@@ -20,8 +20,8 @@ def main(n: int = 10_000) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     from sweeper.report import analyze_study
     from sweeper.report._charts import breakdown_png, hypervolume_png, interactive_html, pareto_png
-    from tests.report.synthetic import synthetic_study
-    from tests.report.test_scale import render_for
+    from tests.sweeper.report.synthetic import synthetic_study
+    from tests.sweeper.report.test_scale import render_for
 
     t0 = time.perf_counter()
     study = synthetic_study(n)

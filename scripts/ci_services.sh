@@ -33,7 +33,7 @@ if ! have_postgres; then
 fi
 
 # Chromium (Debian's) for the browser test of the MLflow run page and the cost report
-# (tests/report/test_browser.py drives it through playwright, a Python dev dependency).
+# (tests/sweeper/report/test_browser.py drives it through playwright, a Python dev dependency).
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
   need_root Chromium
   echo "ci_services: installing Chromium (apt-get)"

@@ -63,7 +63,7 @@ def demo_study_data() -> dict:
     """The demo study reduced to a LoRA-only search with two objectives (quality vs projected
     training euros): the shape most runner, budget and worker tests exercise. The recipe parts
     (merge, quantization, serving, constraints) have their own tests in
-    tests/sweeper/test_recipe_*."""
+    tests/sweeper/recipe/test_recipe_*."""
     data = yaml.safe_load((REPO / "studies" / "demo.yaml").read_text())
     for key in ("merge", "serving", "constraints", "pruning"):
         data.pop(key, None)

@@ -19,7 +19,7 @@ from sweeper import hardware_probe
 from sweeper.quote import _trial_model_params, physics_time_model, quote_study
 from sweeper.recipe import ATTR_MACHINE
 from sweeper.study import LoadedStudy
-from tests.sweeper.test_quote_recipe import QUANTIZE_SPACE, _load, _storage, _tokens, _trial
+from tests.sweeper.quote.test_quote_recipe import QUANTIZE_SPACE, _load, _storage, _tokens, _trial
 
 #: The probe of the issue's busy machine: 0.03 TFLOP/s, 4.6 GB/s, 99.5 ms per layer-step.
 _PROBED_AT = datetime.now(timezone.utc) - timedelta(hours=1)

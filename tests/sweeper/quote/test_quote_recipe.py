@@ -20,7 +20,7 @@ from sweeper.search import distributions
 from sweeper.study import LoadedStudy, load_study
 from tests.conftest import write_study
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 COMPLETE = optuna.trial.TrialState.COMPLETE
 PRUNED = optuna.trial.TrialState.PRUNED
 

@@ -13,7 +13,7 @@ import yaml
 from sweeper.cli import main
 from tests.conftest import write_study
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def urls(tmp_path: Path) -> tuple[str, str]:

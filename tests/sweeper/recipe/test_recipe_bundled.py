@@ -18,7 +18,7 @@ import yaml
 from sweeper.cli import main
 from tests.conftest import write_study
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from objectives.errors import EvalTaskError
 from objectives.eval_tasks import TaskOptions, jsonl_task, named_task, task_manager
 from objectives.evaluate import _without_environment_report, evaluate
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 USER_TASKS = REPO / "tests" / "data" / "user_study" / "tasks"
 
 GENERATION_ROWS = [

@@ -13,7 +13,7 @@ from sweeper.recipe import WorkCache, cache_key, constraint_values, feasible
 from sweeper.search import recipe_settings, suggest
 from sweeper.study import load_study
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 # --- the work cache -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from sweeper.errors import StudyFileError
 from sweeper.study import load_study
 from tests.conftest import write_study
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SHIPPED_STUDIES = sorted((REPO / "studies").glob("*.yaml"))
 
 

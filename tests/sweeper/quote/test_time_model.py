@@ -28,7 +28,7 @@ from sweeper.quote import (
 )
 from sweeper.study import load_study
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _model(compute_per_token: float = 1e-3, eval_compute: float = 2.0) -> TrialTimeModel:

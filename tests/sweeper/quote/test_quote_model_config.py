@@ -17,7 +17,7 @@ from sweeper.cli import main
 from sweeper.model_config import ModelConfigError, study_model_shape
 from tests.conftest import demo_study_data, write_study
 
-CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "data" / "configs"
 
 
 class _Model:

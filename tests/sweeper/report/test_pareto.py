@@ -17,7 +17,7 @@ from sweeper.report import (
     records_from_trials,
 )
 from sweeper.report._records import TrialRecord
-from tests.report.synthetic import synthetic_study
+from tests.sweeper.report.synthetic import synthetic_study
 
 
 @pytest.fixture(scope="module")

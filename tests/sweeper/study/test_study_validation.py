@@ -13,7 +13,7 @@ from sweeper.cli import main
 from sweeper.errors import StudyFileError
 from sweeper.study import load_study
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DEMO = yaml.safe_load((REPO / "studies" / "demo.yaml").read_text())
 
 

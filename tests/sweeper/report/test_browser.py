@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.report.test_mlflow_review import check_review_in_mlflow, sweep_and_report
+from tests.sweeper.report.test_mlflow_review import check_review_in_mlflow, sweep_and_report
 from tests.servers import ServerUnavailable
 
 SHOTS = REPO / "test-artifacts" / "browser"

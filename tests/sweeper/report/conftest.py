@@ -1,4 +1,4 @@
-"""Synthetic studies for the report tests (see tests/report/synthetic.py)."""
+"""Synthetic studies for the report tests (see tests/sweeper/report/synthetic.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from tests.report.synthetic import DEMO, synthetic_study
+from tests.sweeper.report.synthetic import DEMO, synthetic_study
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import cost_models
 from sweeper.report import analyze_study
 from sweeper.report._charts import chart_files
 from sweeper.study import load_study
-from tests.report.synthetic import DEMO, synthetic_study
+from tests.sweeper.report.synthetic import DEMO, synthetic_study
 
 
 def render_for(analysis) -> str:

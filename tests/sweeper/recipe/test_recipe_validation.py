@@ -12,7 +12,7 @@ from sweeper.cli import main
 from sweeper.errors import StudyFileError
 from sweeper.study import load_study
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 RECIPE = yaml.safe_load((REPO / "studies" / "recipe.yaml").read_text())
 DELETE = object()
 

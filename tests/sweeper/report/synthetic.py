@@ -16,7 +16,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DEMO = REPO / "studies" / "demo.yaml"
 SERVING_DTYPE = {"fp32": "fp32", "int8": "int8", "int4": "nf4"}
 OBJECTIVES = {

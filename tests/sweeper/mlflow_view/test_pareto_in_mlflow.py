@@ -137,7 +137,7 @@ def test_the_printed_link_is_the_saved_pareto_view(sweep: Sweep) -> None:
 def test_fresh_chromium_opens_the_view_on_a_scatter_with_the_front_marked(sweep: Sweep) -> None:
     from playwright.sync_api import sync_playwright
 
-    from tests.report.test_browser import chromium
+    from tests.sweeper.report.test_browser import chromium
 
     browser_path = chromium()
     study = sweep.study()

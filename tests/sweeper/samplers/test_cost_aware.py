@@ -14,7 +14,7 @@ from sweeper.samplers import CostAwareSampler, recipe_trial_cost_eur
 from sweeper.study import load_study
 from tests.conftest import write_study
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _toy(trial: optuna.Trial) -> tuple[float, float]:

@@ -16,7 +16,7 @@ import yaml
 
 from sweeper.cli import main
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 USER_STUDY = REPO / "tests" / "data" / "user_study"
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from sweeper.cli import main
 from sweeper.report._html import eur
-from tests.report.test_report_html import report_data, visible_text
+from tests.sweeper.report.test_report_html import report_data, visible_text
 
 
 def sweep_and_report(study: Path, tmp_path: Path, tracking: str) -> tuple[dict, str, Path]:
@@ -85,7 +85,7 @@ def test_sweep_review_and_report_match_mlflow(tiny_study: Path, tmp_path: Path) 
 
 def test_report_without_a_parent_run_still_writes(tiny_study: Path, tmp_path: Path, capsys):
     pytest.importorskip("optuna")
-    from tests.report.synthetic import synthetic_study
+    from tests.sweeper.report.synthetic import synthetic_study
 
     storage = f"sqlite:///{tmp_path / 'sweeper.db'}"
     synthetic_study(12, storage=storage, name="tiny")
