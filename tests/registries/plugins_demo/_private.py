@@ -1,0 +1,1 @@
+raise AssertionError("discovery must not import private modules")

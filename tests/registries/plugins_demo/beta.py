@@ -1,0 +1,6 @@
+from tests.registries.plugins_demo import THINGS
+
+
+@THINGS.register("beta", order=2)
+class Beta:
+    pass
