@@ -1,10 +1,11 @@
 """Training data in the formats people have: prompt/completion, chat, alpaca, plain text.
 
-One module per format (``_prompt_completion``, ``_chat``, ``_alpaca``, ``_text``), each turning a
-record into a ``TrainExample``; a registry (``TRAIN_FORMATS``) that detects a file's format from its
-first record; a reader for JSONL files and ``datasets.save_to_disk`` folders that validates every
-record (``load_train_data``); and the tokenization into ids and a loss mask (``tokenize_examples``).
-A new format is one ``TrainFormat`` subclass passed to ``register_format``.
+One module per format in ``formats/`` (``prompt_completion``, ``chat``, ``alpaca``, ``text``), each
+turning a record into a ``TrainExample``; a registry (``TRAIN_FORMATS``) that finds them and detects
+a file's format from its first record; a reader for JSONL files and ``datasets.save_to_disk``
+folders that validates every record (``load_train_data``); and the tokenization into ids and a loss
+mask (``tokenize_examples``). A new format is one module in ``formats/`` with a ``TrainFormat``
+subclass passed to ``register_format``, plus its test.
 """
 
 from objectives.train_data._base import RecordError, TrainFormat
@@ -27,6 +28,7 @@ from objectives.train_data._registry import (
     detect_format,
     get_format,
     register_format,
+    train_formats,
 )
 from objectives.train_data._tokenize import (
     IGNORE_INDEX,
@@ -56,4 +58,5 @@ __all__ = [
     "register_format",
     "segments",
     "tokenize_examples",
+    "train_formats",
 ]

@@ -2,44 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from objectives.errors import ObjectiveError
-from objectives.train_data._alpaca import AlpacaFormat
 from objectives.train_data._base import TrainFormat
-from objectives.train_data._chat import ChatFormat
-from objectives.train_data._prompt_completion import PromptCompletionFormat
-from objectives.train_data._text import TextFormat
+from registries import Registry
 
-_FORMATS: dict[str, TrainFormat] = {}
-
-
-def register_format(fmt: TrainFormat) -> TrainFormat:
-    """Add ``fmt``; detection tries formats in registration order. Rejects a duplicate name."""
-    if fmt.name in _FORMATS:
-        raise ValueError(f"Training-data format {fmt.name!r} is already registered.")
-    _FORMATS[fmt.name] = fmt
-    return fmt
+TRAIN_FORMATS: Registry[TrainFormat] = Registry(
+    "training-data format", package="objectives.train_data.formats", error=ObjectiveError
+)
+"""Format name -> format, in detection order: every module of ``formats/`` registers one."""
 
 
-# Most specific first: a chat or alpaca record may also carry a stray `text` key.
-for _fmt in (ChatFormat(), AlpacaFormat(), PromptCompletionFormat(), TextFormat()):
-    register_format(_fmt)
+def register_format(fmt: TrainFormat, *, order: float | None = None) -> TrainFormat:
+    """Add ``fmt`` under its ``name``; rejects a duplicate name.
 
-TRAIN_FORMATS: Mapping[str, TrainFormat] = MappingProxyType(_FORMATS)
-"""Format name -> format, in detection order."""
+    Detection tries formats by ``order`` (lower first), most specific first: a chat or alpaca
+    record may also carry a stray ``text`` key, so ``text`` comes last."""
+    return TRAIN_FORMATS.add(fmt.name, fmt, order=order)
 
 
 def get_format(name: str) -> TrainFormat:
     """The format called ``name``; raises ``ObjectiveError`` listing the available ones."""
-    try:
-        return _FORMATS[name]
-    except (KeyError, TypeError):
-        raise ObjectiveError(
-            f"Unknown training-data format {name!r}. Available: {', '.join(_FORMATS)}"
-        ) from None
+    return TRAIN_FORMATS.get(name)
+
+
+def train_formats() -> Iterator[TrainFormat]:
+    """Every format, in detection order."""
+    return (fmt for _, fmt in TRAIN_FORMATS.items())
 
 
 def field_keys(fmt: TrainFormat, fields: Mapping[str, str]) -> dict[str, str]:
@@ -60,13 +51,13 @@ def implied_format(fields: Mapping[str, str]) -> TrainFormat | None:
     """The one format that has every field ``fields`` maps, if exactly one has them."""
     if not fields:
         return None
-    candidates = [f for f in _FORMATS.values() if all(n in f.all_fields for n in fields)]
+    candidates = [f for f in train_formats() if all(n in f.all_fields for n in fields)]
     return candidates[0] if len(candidates) == 1 else None
 
 
 def detect_format(record: Mapping[str, Any], fields: Mapping[str, str]) -> TrainFormat | None:
     """The first format whose required fields (renamed by ``fields``) ``record`` has."""
-    for fmt in _FORMATS.values():
+    for fmt in train_formats():
         if any(name not in fmt.all_fields for name in fields):
             continue  # the study maps fields this format does not have
         if fmt.matches(record, field_keys(fmt, fields)):
@@ -76,4 +67,4 @@ def detect_format(record: Mapping[str, Any], fields: Mapping[str, str]) -> Train
 
 def formats_help() -> str:
     """One line describing every format (for error messages)."""
-    return "; ".join(f"{fmt.name} {fmt.description}" for fmt in _FORMATS.values())
+    return "; ".join(f"{fmt.name} {fmt.description}" for fmt in train_formats())

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from objectives.assets import TRAIN_QUANTIZATIONS
 from objectives.device import MODEL_DTYPES, ModelDtype
+from objectives.eval_tasks.scorers import SCORERS, scorers_taking
 from objectives.target_modules import TARGET_MODULE_PRESETS
-from objectives.train_data import TRAIN_FORMATS
+from objectives.train_data import TRAIN_FORMATS, get_format, train_formats
 from sweeper.budget import MAX_AMOUNT_EUR
 from sweeper.errors import short_repr
 from sweeper.metrics import COST_METRICS, SERVING_METRICS, Direction
@@ -316,6 +317,11 @@ def _clean(msg: str) -> str:
     return msg.removeprefix("Value error, ")
 
 
+def _one_of(names: tuple[str, ...]) -> str:
+    """``a, b or c`` (for help text)."""
+    return " or ".join(filter(None, (", ".join(names[:-1]), names[-1]))) if names else "none"
+
+
 def _dimension_values(dim: Dimension) -> list[Any]:
     if isinstance(dim, Choices):
         return list(dim.choices)
@@ -366,8 +372,8 @@ class DataSection(_Strict):
     )
     format: str | None = Field(
         None,
-        description=f"The records' format: {', '.join(TRAIN_FORMATS)} (default: detected from "
-        "the first record).",
+        description=f"The records' format: {', '.join(TRAIN_FORMATS.names())} "
+        "(default: detected from the first record).",
     )
     fields: dict[str, str] = Field(
         default_factory=dict,
@@ -379,12 +385,13 @@ class DataSection(_Strict):
     @classmethod
     def _known_format(cls, v: str | None) -> str | None:
         if v is not None and v not in TRAIN_FORMATS:
-            raise ValueError(f"unknown data format {v!r}; valid: {', '.join(TRAIN_FORMATS)}")
+            valid = ", ".join(TRAIN_FORMATS.names())
+            raise ValueError(f"unknown data format {v!r}; valid: {valid}")
         return v
 
     @model_validator(mode="after")
     def _known_fields(self) -> DataSection:
-        formats = [TRAIN_FORMATS[self.format]] if self.format else list(TRAIN_FORMATS.values())
+        formats = [get_format(self.format)] if self.format else list(train_formats())
         known = sorted({name for fmt in formats for name in fmt.all_fields})
         for name, key in self.fields.items():
             if name not in known:
@@ -411,15 +418,16 @@ class EvalTaskEntry(_Strict):
     file: str | None = Field(
         None, min_length=1, description="Or: a JSONL eval file, relative to the study file."
     )
-    scorer: str | None = Field(
-        None, description="With `file`: exact_match, contains, regex, json_fields or choice."
-    )
+    scorer: str | None = Field(None, description=f"With `file`: {_one_of(SCORERS.names())}.")
     fields: dict[str, str] = Field(
         default_factory=dict,
         description="With `file`: the file's key names for prompt, target (and choices); "
         "defaults prompt/target/choices.",
     )
-    pattern: str | None = Field(None, description="With scorer regex: the regular expression.")
+    pattern: str | None = Field(
+        None,
+        description=f"With scorer {_one_of(scorers_taking('pattern'))}: the regular expression.",
+    )
     metric: str | None = Field(
         None, description="Which of the task's metrics is the objective value (default: first)."
     )
@@ -790,7 +798,7 @@ class Study(_Strict):
     cache_dir: str | None = Field(
         None,
         description="Where trained LoRA adapters and evaluations are cached (default: "
-        "./.sweeper-cache, or $SWEEPER_CACHE_DIR/work).",
+        "./.sweeper-cache, or $SWEEPER_WORK_CACHE).",
     )
 
     @field_validator("name")

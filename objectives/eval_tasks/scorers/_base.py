@@ -1,6 +1,7 @@
 """What a scorer is: how one answer of a JSONL eval file is scored against its target.
 
-A scorer is one class in one module of this folder, registered by name in ``__init__.py``. It
+A scorer is one class in one public module of this folder, registered by name with
+``@register_scorer`` (``_registry.py``), which finds it without any other file listing it. It
 declares how lm-eval must query the model (``output_type``: generate an answer, or rank the
 ``choices`` by log-likelihood), the metrics it reports (the headline first; every one is a mean
 over items in [0, 1], so lm-eval gives its standard error) and how to read a target from a file.
@@ -9,7 +10,8 @@ over items in [0, 1], so lm-eval gives its standard error) and how to read a tar
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 OutputType = Literal["generate_until", "multiple_choice"]
@@ -23,6 +25,9 @@ class Scorer(ABC):
     output_type: ClassVar[OutputType] = "generate_until"
     #: Every metric the scorer reports; the first is the default objective value.
     metrics: ClassVar[tuple[str, ...]]
+    #: The settings a study file gives this scorer (``eval.tasks.X.<option>``), each with what
+    #: it must be; they are the class's dataclass fields, passed to it by keyword.
+    options: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def target_problem(self, target: Any) -> str | None:
         """Why ``target`` (one row's target value) cannot be scored, or None when it can."""

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from objectives.eval_tasks.scorers._base import Scorer
+from objectives.eval_tasks.scorers._registry import register_scorer
 
 
+@register_scorer(order=50)
 @dataclass(frozen=True)
 class Choice(Scorer):
     name = "choice"

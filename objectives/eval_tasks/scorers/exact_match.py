@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from objectives.eval_tasks.scorers._base import GenerationScorer, target_text
+from objectives.eval_tasks.scorers._registry import register_scorer
 
 
+@register_scorer(order=10)
 @dataclass(frozen=True)
 class ExactMatch(GenerationScorer):
     name = "exact_match"

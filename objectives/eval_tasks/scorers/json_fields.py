@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from objectives.eval_tasks.scorers._base import GenerationScorer
+from objectives.eval_tasks.scorers._registry import register_scorer
 from objectives.scoring import field_matches, parse_json_object
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
@@ -26,6 +27,7 @@ def target_object(target: Any) -> dict[str, Any] | None:
     return target if isinstance(target, dict) and target else None
 
 
+@register_scorer(order=40)
 @dataclass(frozen=True)
 class JsonFields(GenerationScorer):
     name = "json_fields"

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from objectives.eval_tasks.scorers._base import GenerationScorer, target_text
+from objectives.eval_tasks.scorers._registry import register_scorer
 
 
+@register_scorer(order=30)
 @dataclass(frozen=True)
 class Regex(GenerationScorer):
     pattern: str
     name = "regex"
     description = "the first match of `pattern` in the answer (its first group) equals the target"
     metrics = ("regex_match",)
+    options = MappingProxyType({"pattern": "a Python regular expression"})
 
     def __post_init__(self) -> None:
         try:  # a bad pattern fails here, when the study file is loaded

@@ -7,6 +7,7 @@ from typing import Any
 
 from objectives.train_data._base import TrainFormat, string_field
 from objectives.train_data._examples import PromptCompletion, TrainExample
+from objectives.train_data._registry import register_format
 
 
 class PromptCompletionFormat(TrainFormat):
@@ -18,3 +19,6 @@ class PromptCompletionFormat(TrainFormat):
         return PromptCompletion(
             string_field(record, keys, "prompt"), string_field(record, keys, "completion")
         )
+
+
+register_format(PromptCompletionFormat(), order=30)

@@ -8,6 +8,7 @@ from typing import Any
 
 from objectives.train_data._base import TrainFormat, string_field
 from objectives.train_data._examples import PromptCompletion, TrainExample
+from objectives.train_data._registry import register_format
 
 
 class AlpacaFormat(TrainFormat):
@@ -21,3 +22,6 @@ class AlpacaFormat(TrainFormat):
         extra = string_field(record, keys, "input", default="")
         prompt = f"{instruction}\n\n{extra}" if extra.strip() else instruction
         return PromptCompletion(prompt, string_field(record, keys, "output"))
+
+
+register_format(AlpacaFormat(), order=20)

@@ -8,6 +8,7 @@ from typing import Any
 
 from objectives.train_data._base import RecordError, TrainFormat
 from objectives.train_data._examples import CHAT_ROLES, Chat, Message, TrainExample
+from objectives.train_data._registry import register_format
 
 
 class ChatFormat(TrainFormat):
@@ -38,3 +39,6 @@ class ChatFormat(TrainFormat):
         if not any(m.role == "assistant" for m in messages):
             raise RecordError(key, f"{len(messages)} messages", "at least one assistant turn")
         return Chat(tuple(messages))
+
+
+register_format(ChatFormat(), order=10)

@@ -7,6 +7,7 @@ from typing import Any
 
 from objectives.train_data._base import RecordError, TrainFormat, string_field
 from objectives.train_data._examples import PlainText, TrainExample
+from objectives.train_data._registry import register_format
 
 
 class TextFormat(TrainFormat):
@@ -19,3 +20,6 @@ class TextFormat(TrainFormat):
         if not text.strip():
             raise RecordError(keys["text"], text, "a non-empty text is required")
         return PlainText(text)
+
+
+register_format(TextFormat(), order=40)
