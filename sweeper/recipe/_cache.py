@@ -32,6 +32,7 @@ from typing import Any
 from filelock import FileLock
 
 from sweeper.recipe._fingerprint import MEMO_FILE, ContentHashes, fsync_dir, write_json_atomically
+from user_cache import work_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +179,6 @@ def _remove_stale(folder: Path) -> None:
 
 
 def default_cache_dir(study_dir: Path | None = None) -> Path:
-    """``$SWEEPER_WORK_CACHE`` if set, else ``./.sweeper-cache`` in the working directory."""
-    env = os.environ.get("SWEEPER_WORK_CACHE")
-    if env:
-        return Path(env)
-    return Path.cwd() / ".sweeper-cache"
+    """``$SWEEPER_WORK_CACHE`` if set, else ``./.sweeper-cache`` in the working directory
+    (``user_cache.work_cache_dir``)."""
+    return work_cache_dir()
