@@ -135,7 +135,7 @@ def probe_database_store(tracking_uri: str) -> None:
         return  # not a database URL
     if backend not in ("postgresql", "mysql"):
         return
-    shown = url.render_as_string(hide_password=True)
+    shown = redact_url(tracking_uri)  # the one redaction (``sweeper.redaction``)
     engine = create_engine(
         url, poolclass=NullPool, connect_args={"connect_timeout": DB_CONNECT_TIMEOUT_S}
     )
@@ -143,7 +143,7 @@ def probe_database_store(tracking_uri: str) -> None:
         with engine.connect():
             pass
     except (OperationalError, InterfaceError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = scrub(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0], tracking_uri)
         raise TrackingUnavailable(
             f"MLflow's database {shown} did not accept a connection within "
             f"{DB_CONNECT_TIMEOUT_S} s: {reason}"

@@ -69,3 +69,20 @@ def test_the_storage_id_is_not_a_hash_of_the_password() -> None:
 
     plain = "sqlite:////tmp/sweeper.db"
     assert storage_id(plain) == hashlib.sha256(plain.encode()).hexdigest()[:12]
+
+
+def test_an_unreachable_tracking_database_is_named_without_its_secrets() -> None:
+    """The tracking store's probe shows the URI through ``redact_url`` too: SQLAlchemy's own
+    rendering hides the password but not a secret query value."""
+    from sweeper.tracking import TrackingUnavailable, probe_database_store
+    from tests.servers import free_port
+
+    url = (
+        f"postgresql+psycopg2://u:PLANTED_SECRET@127.0.0.1:{free_port()}/db"
+        "?sslpassword=PLANTED_QUERY_SECRET&application_name=sweeper"
+    )
+    with pytest.raises(TrackingUnavailable) as err:
+        probe_database_store(url)
+    message = str(err.value)
+    assert "PLANTED" not in message
+    assert redact_url(url) in message
