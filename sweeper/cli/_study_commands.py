@@ -83,7 +83,7 @@ def prepare_sweep(
     from sweeper.tracking import default_tracking_uri
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    loaded = load_study(study)
+    loaded = load_study(study, check_workload=True)
     storage_url = storage or default_storage_url()
     tracking = None if no_mlflow else (tracking_uri or default_tracking_uri())
     return loaded, storage_url, tracking
@@ -267,7 +267,7 @@ def quote_command(
     from sweeper.storage import default_storage_url
     from sweeper.study import load_study
 
-    loaded = load_study(study)
+    loaded = load_study(study, check_workload=True)
     q = quote_study(
         loaded,
         n_trials=trials or loaded.spec.trials,

@@ -2,10 +2,18 @@
 
 Every problem becomes a ``StudyFileError`` that names the file, the field (dotted path), the bad
 value and what is valid. The CLI prints it as one line and exits with code 2.
+
+Two depths. Every load validates the file, its data files and its catalog references (cheap).
+The workload checks -- the eval tasks resolve (a task of lm-eval's own catalogue makes lm-eval
+index it, 10-20 s) and the model's config holds the target modules the search space names (a
+skeleton built on the meta device) -- run only for the commands that will train or quote
+(``load_study(..., check_workload=True)``); for the others (``show``, ``report``, ``reprice``,
+``sync``, ``export``) the eval tasks are resolved the first time something reads them.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -39,8 +47,19 @@ class LoadedStudy:
     train_file: Path
     train_format: str = "prompt_completion"
     """The training data's format, as given or detected from its first record."""
-    #: Metric name -> its evaluation task, resolved (``eval.tasks``, in file order).
-    eval_tasks: Mapping[str, EvalTask] = dataclass_field(default_factory=dict)
+    _resolved_tasks: Mapping[str, EvalTask] | None = dataclass_field(
+        default=None, repr=False, compare=False
+    )
+
+    @functools.cached_property
+    def eval_tasks(self) -> Mapping[str, EvalTask]:
+        """Metric name -> its evaluation task, resolved (``eval.tasks``, in file order).
+
+        Resolved at load time by ``load_study(..., check_workload=True)``, else when first read
+        (raises ``StudyFileError`` then)."""
+        if self._resolved_tasks is not None:
+            return self._resolved_tasks
+        return MappingProxyType(resolve_eval_tasks(self.path, self.spec))
 
     @property
     def name(self) -> str:
@@ -81,9 +100,13 @@ def resolve_study_path(study: str | Path) -> Path:
     )
 
 
-def load_study(study: str | Path) -> LoadedStudy:
+def load_study(study: str | Path, *, check_workload: bool = False) -> LoadedStudy:
     """Read, validate and resolve a study file. Raises ``StudyFileError`` with the field at
-    fault."""
+    fault.
+
+    ``check_workload``: also resolve the eval tasks and check the model's config against the
+    search space's target modules now (the commands that train or quote); without it the eval
+    tasks are resolved when first read and the model's modules are not checked."""
     path = resolve_study_path(study)
     try:
         raw_bytes = path.read_bytes()
@@ -109,16 +132,17 @@ def load_study(study: str | Path) -> LoadedStudy:
     train_file = _resolve_data_file(path, "data.train", spec.data.train)
     _check_model_path(path, spec.model.path)
     train_format = _check_train_data(train_file, spec.data.format, spec.data.fields)
-    eval_tasks = resolve_eval_tasks(path, spec)
+    eval_tasks = MappingProxyType(resolve_eval_tasks(path, spec)) if check_workload else None
     _check_references(path, spec)
-    _check_model(path, spec)
+    if check_workload:
+        _check_model(path, spec)
     return LoadedStudy(
         spec=spec,
         path=path,
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
         train_file=train_file,
         train_format=train_format,
-        eval_tasks=MappingProxyType(eval_tasks),
+        _resolved_tasks=eval_tasks,
     )
 
 

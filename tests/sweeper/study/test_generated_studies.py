@@ -332,7 +332,7 @@ def loads_or_refuses_in_one_line(text: str) -> str | None:
     """None when the study loads; else the error line (asserted one bounded line)."""
     path = write(text)
     try:
-        load_study(path)
+        load_study(path, check_workload=True)
     except StudyFileError as exc:
         TRIED["refused"] += 1
         message = str(exc)

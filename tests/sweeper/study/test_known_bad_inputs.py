@@ -33,7 +33,7 @@ def refused(tmp_path: Path, data: dict | str) -> StudyFileError:
     path = tmp_path / "study.yaml"
     path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
     with pytest.raises(StudyFileError) as info:
-        load_study(path)
+        load_study(path, check_workload=True)
     return info.value
 
 

@@ -122,7 +122,7 @@ def test_malformed_study_names_file_field_value_and_valid(
 ) -> None:
     path = write(tmp_path, mutated(**changes))
     with pytest.raises(StudyFileError) as info:
-        load_study(path)
+        load_study(path, check_workload=True)
     err = info.value
     message = str(err)
     assert message.startswith(str(path)), message
