@@ -11,20 +11,22 @@ from cost_models._commitment import (
     DEFAULT_RESERVED_DISCOUNT_1Y,
     DEFAULT_RESERVED_DISCOUNT_3Y,
     MAX_HORIZON_MONTHS,
+    OPTION_LABELS,
     CommitmentComparison,
     OptionCost,
     compare_commitments,
     market_drift,
 )
+from cost_models._dtypes import DTYPE_BYTES, DTYPES, Dtype, dtype_bytes
 from cost_models._estimate import gpu_hours, training_flops, training_flops_per_token
 from cost_models._evaluation import EvaluationEstimate, evaluation_flops, evaluation_hours
 from cost_models._fx import FxRates, load_fx_rates, parse_ecb_xml
 from cost_models._gpus import GpuSpec, gpu_spec, load_gpu_specs
+from cost_models._hours import HOURS_PER_MONTH, HOURS_PER_YEAR
 from cost_models._memory import (
-    DTYPE_BYTES,
-    Dtype,
     MemoryEstimate,
     TrainingMethod,
+    as_shape,
     kv_cache_bytes,
     serving_memory_bytes,
     training_memory_bytes,
@@ -39,8 +41,9 @@ from cost_models._model_shapes import (
     model_shape,
     shape_from_config,
 )
-from cost_models._offer import PRICING_MODELS, Offer, PricingModel
+from cost_models._offer import Offer
 from cost_models._pricing import eur_per_hour
+from cost_models._pricing_models import PRICING_LABELS, PRICING_MODELS, PricingModel
 from cost_models._selection import Exclusion, Placement, cheapest_instance
 from cost_models._serving import DecodeRate, ServingEstimate, decode_rate, serving_cost
 from cost_models._utilization import (
@@ -82,8 +85,13 @@ __all__ = [
     "DEFAULT_RESERVED_DISCOUNT_1Y",
     "DEFAULT_RESERVED_DISCOUNT_3Y",
     "DTYPE_BYTES",
+    "DTYPES",
+    "HOURS_PER_MONTH",
+    "HOURS_PER_YEAR",
     "LORA_TARGET_MODULES",
     "MODEL_SHAPES",
+    "OPTION_LABELS",
+    "PRICING_LABELS",
     "PRICING_MODELS",
     "Calibration",
     "Catalog",
@@ -121,12 +129,14 @@ __all__ = [
     "UnknownRegionError",
     "Workload",
     "approximate_shape",
+    "as_shape",
     "cheapest_instance",
     "compare_commitments",
     "MAX_HORIZON_MONTHS",
     "decode_rate",
     "default_mbu",
     "default_mfu",
+    "dtype_bytes",
     "eur_per_hour",
     "evaluation_flops",
     "evaluation_hours",

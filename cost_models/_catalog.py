@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 
 from cost_models._names import normalize_name, resolve_name, suggest
-from cost_models._offer import PRICING_MODELS, Offer
+from cost_models._offer import Offer
+from cost_models._pricing_models import PRICING_MODELS
 from cost_models._tables import Row, bundled_data_path, read_rows
 from cost_models.errors import (
     CatalogError,

@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
 
+from cost_models._pricing_models import PRICING_MODELS, PricingModel
 from cost_models.errors import InvalidInputError
-
-PricingModel = Literal["on_demand", "spot", "reserved_1y", "reserved_3y"]
-PRICING_MODELS: tuple[PricingModel, ...] = get_args(PricingModel)
-
-PRICING_LABELS = {
-    "on_demand": "on-demand",
-    "spot": "spot",
-    "reserved_1y": "1-year reserved",
-    "reserved_3y": "3-year reserved",
-}
 
 
 @dataclass(frozen=True)

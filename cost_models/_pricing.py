@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from cost_models._fx import FxRates
-from cost_models._offer import PRICING_LABELS, Offer, PricingModel
+from cost_models._offer import Offer
+from cost_models._pricing_models import PRICING_LABELS, PricingModel
 from cost_models.errors import PriceUnknownError
 
 

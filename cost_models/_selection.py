@@ -17,7 +17,8 @@ from cost_models._fx import FxRates
 from cost_models._gpus import GpuSpec, load_gpu_specs
 from cost_models._memory import GIB
 from cost_models._names import resolve_name
-from cost_models._offer import PRICING_LABELS, PRICING_MODELS, Offer, PricingModel
+from cost_models._offer import Offer
+from cost_models._pricing_models import PRICING_LABELS, PRICING_MODELS, PricingModel
 from cost_models._utilization import Calibration
 from cost_models._workload import PricedOption, Workload
 from cost_models.errors import (

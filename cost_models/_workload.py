@@ -11,11 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from cost_models._dtypes import Dtype
 from cost_models._estimate import gpu_hours, training_flops
 from cost_models._fx import FxRates
 from cost_models._gpus import GpuSpec
+from cost_models._hours import HOURS_PER_MONTH
 from cost_models._memory import (
-    Dtype,
     MemoryEstimate,
     Optimizer,
     TrainingMethod,
@@ -24,9 +25,10 @@ from cost_models._memory import (
     training_memory_bytes,
 )
 from cost_models._model_shapes import ModelShape, lora_adapter_params
-from cost_models._offer import Offer, PricingModel
+from cost_models._offer import Offer
 from cost_models._pricing import eur_per_hour
-from cost_models._serving import HOURS_PER_MONTH, serving_cost
+from cost_models._pricing_models import PricingModel
+from cost_models._serving import serving_cost
 from cost_models._utilization import Calibration
 from cost_models.errors import InvalidInputError
 

@@ -22,7 +22,10 @@ from cost_models import (
     DEFAULT_PRICE_DECLINE_PER_YEAR,
     DEFAULT_RESERVED_DISCOUNT_1Y,
     DEFAULT_RESERVED_DISCOUNT_3Y,
+    HOURS_PER_MONTH,
     MAX_HORIZON_MONTHS,
+    OPTION_LABELS,
+    PRICING_LABELS,
     PRICING_MODELS,
     Catalog,
     CommitmentComparison,
@@ -37,6 +40,7 @@ from cost_models import (
     ServingWorkload,
     TrainingMethod,
     TrainingWorkload,
+    approximate_shape,
     cheapest_instance,
     compare_commitments,
     default_mfu,
@@ -50,15 +54,11 @@ from cost_models import (
     training_flops,
     training_workload,
 )
-from cost_models._commitment import OPTION_LABELS
-from cost_models._model_shapes import approximate_shape
 from cost_models._names import resolve_name
-from cost_models._offer import PRICING_LABELS
 from cost_models._utilization import default_utilization
 from cost_models.errors import InvalidInputError, UnknownGpuError
 from sweeper.cli._apps import app, prices_app
 
-HOURS_PER_MONTH = 730.0
 MISSING = "–"
 
 

@@ -13,8 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cost_models import DEFAULT_PRICE_DECLINE_PER_YEAR, CommitmentComparison, compare_commitments
-from cost_models._commitment import HOURS_PER_MONTH
+from cost_models import (
+    DEFAULT_PRICE_DECLINE_PER_YEAR,
+    HOURS_PER_MONTH,
+    CommitmentComparison,
+    compare_commitments,
+)
 from sweeper.report._records import TrialRecord
 
 
