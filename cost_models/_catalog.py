@@ -72,6 +72,14 @@ class Catalog:
     sha256: str
     paths: tuple[Path, ...]
 
+    def to_dict(self) -> dict[str, Any]:
+        """Which prices these are: schema version, content hash and file names."""
+        return {
+            "schema_version": self.version,
+            "sha256": self.sha256,
+            "files": [p.name for p in self.paths],
+        }
+
     def all_offers(self) -> list[Offer]:
         """Every row as an ``Offer``, in file order."""
         return list(self._all_offers)

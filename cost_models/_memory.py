@@ -75,6 +75,10 @@ class MemoryEstimate:
         shardable = max(self.total_bytes - self.replicated_bytes, 0.0)
         return shardable / gpu_count + min(self.replicated_bytes, self.total_bytes)
 
+    def to_dict(self) -> dict[str, float]:
+        """``breakdown_gib`` keyed ``weights_gib``, ..., ``total_gib``."""
+        return {f"{name}_gib": value for name, value in self.breakdown_gib().items()}
+
     def breakdown_gib(self) -> dict[str, float]:
         """Each non-zero component and the total, in GiB."""
         parts = {

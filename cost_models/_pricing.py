@@ -18,3 +18,9 @@ def eur_per_hour(offer: Offer, pricing: PricingModel, fx: FxRates) -> float:
             f"{offer.provider} {offer.instance_type} in {offer.region}{why}."
         )
     return fx.to_eur(price, offer.currency)
+
+
+def eur_per_hour_or_none(offer: Offer, pricing: PricingModel, fx: FxRates) -> float | None:
+    """Euros per instance-hour of ``offer`` under ``pricing``; None where the catalog has none."""
+    price = offer.price_per_hour(pricing)
+    return None if price is None else fx.to_eur(price, offer.currency)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from cost_models._catalog import Catalog
 from cost_models._fx import FxRates
@@ -38,6 +38,15 @@ class Exclusion:
     kind: ExclusionKind
     reason: str
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.offer.provider,
+            "instance_type": self.offer.instance_type,
+            "region": self.offer.region,
+            "kind": self.kind,
+            "reason": self.reason,
+        }
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -52,6 +61,24 @@ class Placement:
 
     def excluded_by(self, kind: ExclusionKind) -> list[Exclusion]:
         return [e for e in self.excluded if e.kind == kind]
+
+    @property
+    def shown_offers(self) -> list[Offer]:
+        """The offers a reader is shown: the chosen one, then the runners-up."""
+        return [self.chosen.offer, *(o.offer for o in self.runners_up)]
+
+    def price_dates(self) -> list[str]:
+        """The distinct price dates of the offers shown, sorted."""
+        return sorted({o.price_date for o in self.shown_offers})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pricing": self.pricing,
+            "safety_margin": self.safety_margin,
+            "chosen": self.chosen.to_dict(),
+            "runners_up": [o.to_dict() for o in self.runners_up],
+            "excluded": [e.to_dict() for e in self.excluded],
+        }
 
 
 def cheapest_instance(

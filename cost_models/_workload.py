@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from cost_models._dtypes import Dtype
 from cost_models._estimate import gpu_hours, training_flops
@@ -51,6 +51,27 @@ class PricedOption:
     @property
     def gpu_hours(self) -> float:
         return self.hours * self.offer.gpu_count
+
+    def to_dict(self) -> dict[str, Any]:
+        """The offer, its price and the job's hours and euros, then ``detail``."""
+        o = self.offer
+        data: dict[str, Any] = {
+            "provider": o.provider,
+            "instance_type": o.instance_type,
+            "region": o.region,
+            "gpu_model": o.gpu_model,
+            "gpu_count": o.gpu_count,
+            "pricing": self.pricing,
+            "eur_per_hour": self.eur_per_hour,
+            "hours": self.hours,
+            "gpu_hours": self.gpu_hours,
+            "cost_eur": self.cost_eur,
+            "utilization": self.utilization,
+            "utilization_source": self.utilization_source,
+            "price_date": o.price_date,
+        }
+        data.update(self.detail)
+        return data
 
 
 class Workload(Protocol):
