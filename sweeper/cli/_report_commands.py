@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cost_models import PRICING_MODELS
 from sweeper.cli._apps import app
 from sweeper.cli._study_commands import StorageOpt, StudyArg, TrackingOpt
 from sweeper.errors import SweeperError
@@ -30,7 +31,7 @@ InstanceOpt = Annotated[
 ProviderOpt = Annotated[str | None, typer.Option("--provider", help="Provider of --instance.")]
 PricingOpt = Annotated[
     str | None,
-    typer.Option("--pricing", help="Training pricing: on_demand, spot, reserved_1y, reserved_3y."),
+    typer.Option("--pricing", help=f"Training pricing: {', '.join(PRICING_MODELS)}."),
 ]
 ServingPricingOpt = Annotated[
     str | None, typer.Option("--serving-pricing", help="Serving pricing model to reprice with.")
