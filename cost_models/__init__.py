@@ -58,7 +58,12 @@ from cost_models._model_shapes import (
 from cost_models._offer import Offer
 from cost_models._price_list import PriceList, PriceRow, price_list, price_row
 from cost_models._pricing import eur_per_hour, eur_per_hour_or_none
-from cost_models._pricing_models import PRICING_LABELS, PRICING_MODELS, PricingModel
+from cost_models._pricing_models import (
+    PRICING_LABELS,
+    PRICING_MODELS,
+    PricingModel,
+    check_pricing_model,
+)
 from cost_models._selection import Exclusion, Placement, cheapest_instance
 from cost_models._serving import DecodeRate, ServingEstimate, decode_rate, serving_cost
 from cost_models._utilization import (
@@ -155,6 +160,7 @@ __all__ = [
     "approximate_shape",
     "as_shape",
     "cheapest_instance",
+    "check_pricing_model",
     "commitment_offer",
     "commitment_prices",
     "compare_commitments",

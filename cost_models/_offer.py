@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cost_models._pricing_models import PRICING_MODELS, PricingModel
-from cost_models.errors import InvalidInputError
+from cost_models._pricing_models import PricingModel, check_pricing_model
 
 
 @dataclass(frozen=True)
@@ -46,9 +45,6 @@ class Offer:
 
     def price_per_hour(self, pricing: PricingModel) -> float | None:
         """The price per instance-hour in ``self.currency`` for ``pricing``; None when unknown."""
-        if pricing not in PRICING_MODELS:
-            raise InvalidInputError(
-                f"A pricing model must be one of {', '.join(PRICING_MODELS)}, but got {pricing!r}."
-            )
+        check_pricing_model(pricing)
         value: float | None = getattr(self, f"{pricing}_per_hour")
         return value

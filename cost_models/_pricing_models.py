@@ -8,7 +8,9 @@ schema version), so it is one declared ``Literal`` rather than a registry.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
+
+from cost_models.errors import InvalidInputError
 
 PricingModel = Literal["on_demand", "spot", "reserved_1y", "reserved_3y"]
 PRICING_MODELS: tuple[PricingModel, ...] = get_args(PricingModel)
@@ -20,3 +22,12 @@ PRICING_LABELS: dict[str, str] = {
     "reserved_1y": "1-year reserved",
     "reserved_3y": "3-year reserved",
 }
+
+
+def check_pricing_model(name: object) -> PricingModel:
+    """``name`` as a pricing model; anything else is refused with the list of them."""
+    if name not in PRICING_MODELS:
+        raise InvalidInputError(
+            f"A pricing model must be one of {', '.join(PRICING_MODELS)}, but got {name!r}."
+        )
+    return cast(PricingModel, name)

@@ -18,7 +18,7 @@ from cost_models._gpus import GpuSpec, load_gpu_specs
 from cost_models._memory import GIB
 from cost_models._names import resolve_name
 from cost_models._offer import Offer
-from cost_models._pricing_models import PRICING_LABELS, PRICING_MODELS, PricingModel
+from cost_models._pricing_models import PRICING_LABELS, PricingModel, check_pricing_model
 from cost_models._utilization import Calibration
 from cost_models._workload import PricedOption, Workload
 from cost_models.errors import (
@@ -102,10 +102,7 @@ def cheapest_instance(
     first; ``runners_up`` are the first ``runners_up`` of them after the chosen one. Raises
     ``NoFeasibleInstanceError`` (carrying the exclusions) when nothing fits.
     """
-    if pricing not in PRICING_MODELS:
-        raise InvalidInputError(
-            f"A pricing model must be one of {', '.join(PRICING_MODELS)}, but got {pricing!r}."
-        )
+    check_pricing_model(pricing)
     if not (0 <= safety_margin < 1):
         raise InvalidInputError(f"A safety margin must be in [0, 1), but got {safety_margin!r}.")
     specs = dict(gpu_specs) if gpu_specs is not None else load_gpu_specs()
