@@ -13,6 +13,7 @@ from cost_models import (
     DEFAULT_PRICE_DECLINE_PER_YEAR,
     DEFAULT_RESERVED_DISCOUNT_1Y,
     DEFAULT_RESERVED_DISCOUNT_3Y,
+    HOURS_PER_MONTH,
     MAX_HORIZON_MONTHS,
     OPTION_LABELS,
     CommitmentQuote,
@@ -32,7 +33,8 @@ def commit(
     hours_per_month: Annotated[
         float,
         typer.Option(
-            "--hours-per-month", help="Hours a month the instance is busy (730 = around the clock)."
+            "--hours-per-month",
+            help=f"Hours a month the instance is busy ({HOURS_PER_MONTH:g} = around the clock).",
         ),
     ],
     months: Annotated[
