@@ -122,8 +122,7 @@ def time_review(study: optuna.Study, folder: Path) -> tuple[float | None, str]:
     """Review, charts and the HTML report of ``study``, in process."""
     try:
         import cost_models
-        from sweeper.cli._report_commands import build_report
-        from sweeper.report import analyze_study
+        from sweeper.report import analyze_study, build_report
         from sweeper.report import chart_files as chart_artifacts
         from sweeper.study import load_study
     except ImportError as exc:

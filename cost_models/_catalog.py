@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 
 from cost_models._names import normalize_name, resolve_name, suggest
-from cost_models._offer import PRICING_MODELS, Offer
+from cost_models._offer import Offer
+from cost_models._pricing_models import PRICING_MODELS
 from cost_models._tables import Row, bundled_data_path, read_rows
 from cost_models.errors import (
     CatalogError,
@@ -70,6 +71,14 @@ class Catalog:
     version: int
     sha256: str
     paths: tuple[Path, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Which prices these are: schema version, content hash and file names."""
+        return {
+            "schema_version": self.version,
+            "sha256": self.sha256,
+            "files": [p.name for p in self.paths],
+        }
 
     def all_offers(self) -> list[Offer]:
         """Every row as an ``Offer``, in file order."""

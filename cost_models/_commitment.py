@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
 
+from cost_models._hours import HOURS_PER_MONTH
+from cost_models._pricing_models import PricingModel
 from cost_models.errors import InvalidInputError
 
-OptionName = Literal["on_demand", "spot", "reserved_1y", "reserved_3y"]
+#: The options compared are the pricing models.
+OptionName = PricingModel
 
 DEFAULT_PRICE_DECLINE_PER_YEAR = 0.25
 # Assumed when the catalog row has no reserved price. Public GPU figures in the reference:
@@ -37,11 +39,11 @@ DEFAULT_PRICE_DECLINE_PER_YEAR = 0.25
 # (EC2 Instance SP), which are maxima for 3-year, all-upfront terms.
 DEFAULT_RESERVED_DISCOUNT_1Y = 0.30
 DEFAULT_RESERVED_DISCOUNT_3Y = 0.50
-HOURS_PER_MONTH = 730.0
 #: The longest horizon compared (20 years): beyond it the price-decline model means nothing, and
 #: the month-by-month sums would run for as long as the horizon is long.
 MAX_HORIZON_MONTHS = 240
-OPTION_LABELS = {
+#: Table headings of the options, one per pricing model.
+OPTION_LABELS: dict[str, str] = {
     "on_demand": "On-demand",
     "spot": "Spot",
     "reserved_1y": "Reserved 1 yr",

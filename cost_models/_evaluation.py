@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from cost_models._dtypes import Dtype
 from cost_models._gpus import GpuSpec
-from cost_models._memory import Dtype
 from cost_models._model_shapes import ModelShape
 from cost_models._serving import decode_rate
 from cost_models._utilization import default_mfu

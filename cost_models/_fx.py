@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from cost_models.errors import FxError
 
@@ -74,6 +75,15 @@ class FxRates:
         """E.g. ``1 EUR = 1.1435 USD (ECB reference rate, 2026-07-09)``."""
         rate = f"{self.rate(currency):g} {currency.upper()}"
         return f"1 EUR = {rate} ({self.source}, {self.date.isoformat()})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The USD rate, its date and source, as the CLI's ``--json`` reports them."""
+        return {
+            "usd_per_eur": self.rate("USD"),
+            "date": self.date.isoformat(),
+            "source": self.source,
+            "describe": self.describe(),
+        }
 
 
 def parse_ecb_xml(text: str | bytes, source: str = ECB_SOURCE) -> FxRates:

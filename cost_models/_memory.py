@@ -20,21 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from cost_models._dtypes import Dtype, dtype_bytes
 from cost_models._model_shapes import ModelShape, approximate_shape
 from cost_models.errors import InvalidInputError
 
-Dtype = Literal["fp32", "bf16", "fp16", "int8", "int4", "nf4"]
 TrainingMethod = Literal["lora", "qlora", "full"]
 Optimizer = Literal["adamw", "adamw-8bit"]
 
-DTYPE_BYTES: dict[str, float] = {
-    "fp32": 4.0,
-    "bf16": 2.0,
-    "fp16": 2.0,
-    "int8": 1.0,
-    "int4": 0.5,
-    "nf4": 0.56,
-}
 TRAINING_METHODS: tuple[str, ...] = get_args(TrainingMethod)
 GIB = 1024**3
 
@@ -83,6 +75,10 @@ class MemoryEstimate:
         shardable = max(self.total_bytes - self.replicated_bytes, 0.0)
         return shardable / gpu_count + min(self.replicated_bytes, self.total_bytes)
 
+    def to_dict(self) -> dict[str, float]:
+        """``breakdown_gib`` keyed ``weights_gib``, ..., ``total_gib``."""
+        return {f"{name}_gib": value for name, value in self.breakdown_gib().items()}
+
     def breakdown_gib(self) -> dict[str, float]:
         """Each non-zero component and the total, in GiB."""
         parts = {
@@ -96,16 +92,6 @@ class MemoryEstimate:
         shown = {name: value / GIB for name, value in parts.items() if value}
         shown["total"] = self.total_gib
         return shown
-
-
-def dtype_bytes(dtype: str) -> float:
-    """Bytes per parameter (or cached value) stored in ``dtype``."""
-    try:
-        return DTYPE_BYTES[dtype]
-    except KeyError:
-        raise InvalidInputError(
-            f"A dtype must be one of {', '.join(DTYPE_BYTES)}, but got {dtype!r}."
-        ) from None
 
 
 def as_shape(shape_or_params: ModelShape | float) -> ModelShape:

@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
 
-from cost_models.errors import InvalidInputError
-
-PricingModel = Literal["on_demand", "spot", "reserved_1y", "reserved_3y"]
-PRICING_MODELS: tuple[PricingModel, ...] = get_args(PricingModel)
-
-PRICING_LABELS = {
-    "on_demand": "on-demand",
-    "spot": "spot",
-    "reserved_1y": "1-year reserved",
-    "reserved_3y": "3-year reserved",
-}
+from cost_models._pricing_models import PricingModel, check_pricing_model
 
 
 @dataclass(frozen=True)
@@ -56,9 +45,6 @@ class Offer:
 
     def price_per_hour(self, pricing: PricingModel) -> float | None:
         """The price per instance-hour in ``self.currency`` for ``pricing``; None when unknown."""
-        if pricing not in PRICING_MODELS:
-            raise InvalidInputError(
-                f"A pricing model must be one of {', '.join(PRICING_MODELS)}, but got {pricing!r}."
-            )
+        check_pricing_model(pricing)
         value: float | None = getattr(self, f"{pricing}_per_hour")
         return value

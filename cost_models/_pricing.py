@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from cost_models._fx import FxRates
-from cost_models._offer import PRICING_LABELS, Offer, PricingModel
+from cost_models._offer import Offer
+from cost_models._pricing_models import PRICING_LABELS, PricingModel
 from cost_models.errors import PriceUnknownError
 
 
@@ -17,3 +18,9 @@ def eur_per_hour(offer: Offer, pricing: PricingModel, fx: FxRates) -> float:
             f"{offer.provider} {offer.instance_type} in {offer.region}{why}."
         )
     return fx.to_eur(price, offer.currency)
+
+
+def eur_per_hour_or_none(offer: Offer, pricing: PricingModel, fx: FxRates) -> float | None:
+    """Euros per instance-hour of ``offer`` under ``pricing``; None where the catalog has none."""
+    price = offer.price_per_hour(pricing)
+    return None if price is None else fx.to_eur(price, offer.currency)

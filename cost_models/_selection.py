@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from cost_models._catalog import Catalog
 from cost_models._fx import FxRates
 from cost_models._gpus import GpuSpec, load_gpu_specs
 from cost_models._memory import GIB
 from cost_models._names import resolve_name
-from cost_models._offer import PRICING_LABELS, PRICING_MODELS, Offer, PricingModel
+from cost_models._offer import Offer
+from cost_models._pricing_models import PRICING_LABELS, PricingModel, check_pricing_model
 from cost_models._utilization import Calibration
 from cost_models._workload import PricedOption, Workload
 from cost_models.errors import (
@@ -37,6 +38,15 @@ class Exclusion:
     kind: ExclusionKind
     reason: str
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.offer.provider,
+            "instance_type": self.offer.instance_type,
+            "region": self.offer.region,
+            "kind": self.kind,
+            "reason": self.reason,
+        }
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -51,6 +61,24 @@ class Placement:
 
     def excluded_by(self, kind: ExclusionKind) -> list[Exclusion]:
         return [e for e in self.excluded if e.kind == kind]
+
+    @property
+    def shown_offers(self) -> list[Offer]:
+        """The offers a reader is shown: the chosen one, then the runners-up."""
+        return [self.chosen.offer, *(o.offer for o in self.runners_up)]
+
+    def price_dates(self) -> list[str]:
+        """The distinct price dates of the offers shown, sorted."""
+        return sorted({o.price_date for o in self.shown_offers})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pricing": self.pricing,
+            "safety_margin": self.safety_margin,
+            "chosen": self.chosen.to_dict(),
+            "runners_up": [o.to_dict() for o in self.runners_up],
+            "excluded": [e.to_dict() for e in self.excluded],
+        }
 
 
 def cheapest_instance(
@@ -74,10 +102,7 @@ def cheapest_instance(
     first; ``runners_up`` are the first ``runners_up`` of them after the chosen one. Raises
     ``NoFeasibleInstanceError`` (carrying the exclusions) when nothing fits.
     """
-    if pricing not in PRICING_MODELS:
-        raise InvalidInputError(
-            f"A pricing model must be one of {', '.join(PRICING_MODELS)}, but got {pricing!r}."
-        )
+    check_pricing_model(pricing)
     if not (0 <= safety_margin < 1):
         raise InvalidInputError(f"A safety margin must be in [0, 1), but got {safety_margin!r}.")
     specs = dict(gpu_specs) if gpu_specs is not None else load_gpu_specs()

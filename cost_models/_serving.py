@@ -13,16 +13,17 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cost_models._dtypes import Dtype
 from cost_models._fx import FxRates
 from cost_models._gpus import GpuSpec, gpu_spec
-from cost_models._memory import GIB, Dtype, MemoryEstimate, serving_memory_bytes
+from cost_models._hours import HOURS_PER_MONTH
+from cost_models._memory import GIB, MemoryEstimate, serving_memory_bytes
 from cost_models._model_shapes import ModelShape
-from cost_models._offer import Offer, PricingModel
+from cost_models._offer import Offer
 from cost_models._pricing import eur_per_hour
+from cost_models._pricing_models import PricingModel
 from cost_models._utilization import default_mbu, default_mfu
 from cost_models.errors import GpuSpecError, InvalidInputError
-
-HOURS_PER_MONTH = 730.0
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
+from cost_models._dtypes import Dtype
 from cost_models._estimate import gpu_hours, training_flops
 from cost_models._fx import FxRates
 from cost_models._gpus import GpuSpec
+from cost_models._hours import HOURS_PER_MONTH
 from cost_models._memory import (
-    Dtype,
     MemoryEstimate,
     Optimizer,
     TrainingMethod,
@@ -24,9 +25,10 @@ from cost_models._memory import (
     training_memory_bytes,
 )
 from cost_models._model_shapes import ModelShape, lora_adapter_params
-from cost_models._offer import Offer, PricingModel
+from cost_models._offer import Offer
 from cost_models._pricing import eur_per_hour
-from cost_models._serving import HOURS_PER_MONTH, serving_cost
+from cost_models._pricing_models import PricingModel
+from cost_models._serving import serving_cost
 from cost_models._utilization import Calibration
 from cost_models.errors import InvalidInputError
 
@@ -49,6 +51,27 @@ class PricedOption:
     @property
     def gpu_hours(self) -> float:
         return self.hours * self.offer.gpu_count
+
+    def to_dict(self) -> dict[str, Any]:
+        """The offer, its price and the job's hours and euros, then ``detail``."""
+        o = self.offer
+        data: dict[str, Any] = {
+            "provider": o.provider,
+            "instance_type": o.instance_type,
+            "region": o.region,
+            "gpu_model": o.gpu_model,
+            "gpu_count": o.gpu_count,
+            "pricing": self.pricing,
+            "eur_per_hour": self.eur_per_hour,
+            "hours": self.hours,
+            "gpu_hours": self.gpu_hours,
+            "cost_eur": self.cost_eur,
+            "utilization": self.utilization,
+            "utilization_source": self.utilization_source,
+            "price_date": o.price_date,
+        }
+        data.update(self.detail)
+        return data
 
 
 class Workload(Protocol):

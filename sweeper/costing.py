@@ -15,6 +15,10 @@ from sweeper.search import LoraSettings
 from sweeper.study import Study
 
 
+class ServingNotDeclaredError(cost_models.CostModelError):
+    """Serving is priced from the study's ``serving`` section, and the study has none."""
+
+
 @dataclass(frozen=True)
 class PricingContext:
     """The loaded price data every trial of a study is priced with (and its provenance)."""
@@ -254,10 +258,12 @@ def project_serving(study: Study, weight_dtype: str, ctx: PricingContext) -> Pro
     """
     serving = study.serving
     if serving is None:
-        raise ValueError("the study has no `serving` section")
-    from cost_models._memory import as_shape
-
-    shape = as_shape(_projection_shape(study))  # a preset's shape, or one approximated from N
+        raise ServingNotDeclaredError(
+            "pricing serving needs the study's `serving` section (traffic, batch, context), but "
+            f"study {study.name!r} has none"
+        )
+    # a preset's shape, or one approximated from N
+    shape = cost_models.as_shape(_projection_shape(study))
     kw = {"batch": serving.batch, "seq_len": serving.seq_len}
     fits = True
     if serving.instance is not None:

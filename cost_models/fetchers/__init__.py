@@ -1,9 +1,10 @@
 """Live price refresh: fetchers that turn provider pricing APIs into schema-v1 catalog rows.
 
 Kept apart from the catalog lookups (as SkyPilot keeps ``sky/catalog/data_fetchers/``): nothing
-here is imported when costs are computed. Each provider is one module that registers a
-:class:`PriceFetcher`; its parse functions are pure (API answers in, :class:`FetchedOffer` rows
-out), its client code is the edge. A refresh completes the rows' specs from the previous catalog,
+here is imported when costs are computed. Each provider is one module of ``providers/`` that
+registers a :class:`PriceFetcher` in ``PRICE_FETCHERS``, which finds it without being told; its
+parse functions are pure (API answers in, :class:`FetchedOffer` rows out), its client code is the
+edge. A refresh completes the rows' specs from the previous catalog,
 writes a new dated schema-v1 file and diffs it against the previous one.
 
     from cost_models.fetchers import price_fetcher_class, refresh_catalog
@@ -12,13 +13,8 @@ writes a new dated schema-v1 file and diffs it against the previous one.
 
 from __future__ import annotations
 
-from cost_models.fetchers._aws import (
-    AwsPriceFetcher,
-    cheapest_latest_spot_prices,
-    parse_aws_products,
-)
-from cost_models.fetchers._azure import AzurePriceFetcher, parse_azure_items
 from cost_models.fetchers._base import (
+    PRICE_FETCHERS,
     FetchScope,
     PriceFetcher,
     available_price_fetchers,
@@ -53,11 +49,18 @@ from cost_models.fetchers._written_files import (
     cache_dir,
     write_refreshed_file,
 )
+from cost_models.fetchers.providers.aws import (
+    AwsPriceFetcher,
+    cheapest_latest_spot_prices,
+    parse_aws_products,
+)
+from cost_models.fetchers.providers.azure import AzurePriceFetcher, parse_azure_items
 
 __all__ = [
     "CACHE_DIR_ENV",
     "ECB_DAILY_URL",
     "HOURS_PER_YEAR",
+    "PRICE_FETCHERS",
     "AwsPriceFetcher",
     "AzurePriceFetcher",
     "CatalogDiff",

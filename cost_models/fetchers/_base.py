@@ -1,7 +1,8 @@
 """The extension point for live price sources: a small base class and a registry of providers.
 
-A new provider is one module that subclasses :class:`PriceFetcher` and decorates it with
-:func:`register_price_fetcher`; the ``sweeper prices refresh`` command then accepts its name.
+A new provider is one module in ``cost_models/fetchers/providers/`` that subclasses
+:class:`PriceFetcher` and decorates it with :func:`register_price_fetcher`; ``PRICE_FETCHERS``
+finds the module by itself, and the ``sweeper prices refresh`` command then accepts its name.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import ClassVar, TypeVar
 from cost_models.errors import CostModelError
 from cost_models.fetchers._errors import UnknownPriceSourceError
 from cost_models.fetchers._fetched_offer import FetchedOffer
+from registries import DuplicateNameError, Registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,28 +59,33 @@ class PriceFetcher(abc.ABC):
 
 
 _FetcherT = TypeVar("_FetcherT", bound=type[PriceFetcher])
-_REGISTRY: dict[str, type[PriceFetcher]] = {}
+
+#: Every price source by its provider name, discovered from ``cost_models.fetchers.providers``.
+PRICE_FETCHERS: Registry[type[PriceFetcher]] = Registry(
+    "price source", package="cost_models.fetchers.providers"
+)
 
 
 def register_price_fetcher(cls: _FetcherT) -> _FetcherT:
     """Class decorator: make ``cls`` available under ``cls.provider``; names must be unique."""
     name = cls.provider
-    if name in _REGISTRY and _REGISTRY[name] is not cls:
-        raise ValueError(
-            f"price fetcher '{name}' is already registered by {_REGISTRY[name].__qualname__}"
-        )
-    _REGISTRY[name] = cls
+    try:
+        PRICE_FETCHERS.add(name, cls)
+    except DuplicateNameError:
+        taken = dict(PRICE_FETCHERS.items())[name]
+        raise DuplicateNameError(
+            f"price fetcher '{name}' is already registered by {taken.__qualname__}"
+        ) from None
     return cls
 
 
 def available_price_fetchers() -> list[str]:
     """Registered provider names, sorted."""
-    return sorted(_REGISTRY)
+    return sorted(PRICE_FETCHERS.names())
 
 
 def price_fetcher_class(name: str) -> type[PriceFetcher]:
     """The fetcher registered as ``name``; an unknown name is answered with the close matches."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownPriceSourceError.among(name, available_price_fetchers()) from None
+    if name not in PRICE_FETCHERS:
+        raise UnknownPriceSourceError.among(name, available_price_fetchers())
+    return PRICE_FETCHERS.get(name)

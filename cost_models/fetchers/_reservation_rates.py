@@ -7,8 +7,7 @@ effective USD (or EUR) per instance-hour = hourly fee + term fees / (8760 h × y
 
 from __future__ import annotations
 
-HOURS_PER_YEAR = 8760
-"""365 × 24: the hours a one-year term is billed for (leap days are not billed extra)."""
+from cost_models._hours import HOURS_PER_YEAR
 
 # Digits kept for rates derived by division, so refreshed files do not carry float noise.
 _DERIVED_RATE_DECIMALS = 6

@@ -27,7 +27,7 @@ from user_errors import UserError
 
 # Command modules register themselves on the apps when imported.
 from sweeper.cli import _study_commands  # noqa: E402,F401  isort: skip
-from sweeper.cli import _cost_commands  # noqa: E402,F401  isort: skip
+from sweeper.cli import cost  # noqa: E402,F401  isort: skip
 from sweeper.cli import _refresh_commands  # noqa: E402,F401  isort: skip
 from sweeper.cli import _worker_commands  # noqa: E402,F401  isort: skip
 from sweeper.cli import _report_commands  # noqa: E402,F401  isort: skip

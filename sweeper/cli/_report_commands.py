@@ -7,12 +7,13 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from cost_models import PRICING_MODELS
 from sweeper.cli._apps import app
 from sweeper.cli._study_commands import StorageOpt, StudyArg, TrackingOpt
 from sweeper.errors import SweeperError
@@ -30,7 +31,7 @@ InstanceOpt = Annotated[
 ProviderOpt = Annotated[str | None, typer.Option("--provider", help="Provider of --instance.")]
 PricingOpt = Annotated[
     str | None,
-    typer.Option("--pricing", help="Training pricing: on_demand, spot, reserved_1y, reserved_3y."),
+    typer.Option("--pricing", help=f"Training pricing: {', '.join(PRICING_MODELS)}."),
 ]
 ServingPricingOpt = Annotated[
     str | None, typer.Option("--serving-pricing", help="Serving pricing model to reprice with.")
@@ -51,169 +52,6 @@ MonthsOpt = Annotated[
     float,
     typer.Option("--horizon-months", help="Months of serving counted with training (ranking)."),
 ]
-
-
-class RepriceError(SweeperError):
-    """A reprice request the recorded study cannot answer."""
-
-
-def _split(label: str) -> tuple[str | None, str]:
-    provider, _, name = label.partition("/")
-    return (provider, name) if name else (None, provider)
-
-
-def repricing(
-    loaded: Any,
-    records: list,
-    *,
-    catalog_path: Path | None,
-    instance: str | None,
-    provider: str | None,
-    pricing: str | None,
-    serving_pricing: str | None,
-    mfu: float | None,
-    serving_instance: str | None = None,
-) -> tuple[list, str] | None:
-    """(repriced records, one-line description), or None when nothing asks for a repricing."""
-    import cost_models
-    from sweeper.report import TrainingTarget, reprice
-
-    if not any((catalog_path, instance, pricing, serving_pricing, mfu, serving_instance)):
-        return None
-    catalog = cost_models.load_catalog(catalog_path)
-    fx = cost_models.load_fx_rates()
-    spec = loaded.spec
-    training: dict[str, TrainingTarget] = {}
-    moves: list[str] = []
-    if any((catalog_path, instance, pricing, mfu)):
-        for label in sorted(
-            {
-                str((r.projection.get("training") or {}).get("target_instance"))
-                for r in records
-                if r.projection.get("training")
-            }
-        ):
-            old = next(
-                r.projection["training"]
-                for r in records
-                if (r.projection.get("training") or {}).get("target_instance") == label
-            )
-            old_provider, old_type = _split(label)
-            offer = catalog.offer(
-                instance or old_type, provider=provider if instance else old_provider
-            )
-            new_pricing = pricing or str(old.get("target_pricing"))
-            gpu = cost_models.gpu_spec(offer.gpu_model)
-            same = f"{offer.provider}/{offer.instance_type}" == label
-            if mfu is not None:
-                new_mfu = mfu
-            elif same:
-                new_mfu = float(old["mfu"])
-            elif spec.hardware.target.mfu is not None:
-                new_mfu = float(spec.hardware.target.mfu)
-            else:
-                new_mfu = cost_models.default_mfu(spec.projection.method, gpu.name)
-            training[label] = TrainingTarget(
-                instance=f"{offer.provider}/{offer.instance_type}",
-                gpu=gpu.name,
-                gpu_peak_flops_per_second=gpu.peak_flops_per_second,
-                gpu_count=int(offer.gpu_count),
-                gpu_memory_gib=float(offer.gpu_memory_gib),
-                pricing=new_pricing,
-                eur_per_hour=cost_models.eur_per_hour(offer, new_pricing, fx),
-                mfu=new_mfu,
-                price_date=str(offer.price_date),
-                source=str(offer.source),
-            )
-            moves.append(
-                f"training {label} {old.get('target_pricing')} → {training[label].instance} "
-                f"{new_pricing} (€{training[label].eur_per_hour:.3f}/h, {gpu.name}, MFU "
-                f"{new_mfu:g}, price date {offer.price_date})"
-            )
-    serving: dict[str, tuple[float, str]] = {}
-    serving_moves: dict[str, dict[str, Any]] = {}
-    if serving_instance:
-        serving_moves, move = _serving_moves(
-            loaded, records, serving_instance, serving_pricing, catalog, fx
-        )
-        moves.append(move)
-    elif serving_pricing or catalog_path:
-        for r in records:
-            s = r.projection.get("serving") or {}
-            label = s.get("serving_instance")
-            if not label or label in serving:
-                continue
-            prov, name = _split(str(label))
-            offer = catalog.offer(name, provider=prov)
-            new_pricing = serving_pricing or str(s.get("serving_pricing"))
-            serving[label] = (cost_models.eur_per_hour(offer, new_pricing, fx), new_pricing)
-            moves.append(f"serving {label} → {new_pricing} (€{serving[label][0]:.3f}/h)")
-    if not training and not serving and not serving_moves:
-        raise RepriceError("nothing to reprice: the study's trials recorded no projection")
-    where = f" with catalog {catalog_path}" if catalog_path else ""
-    repriced = reprice(
-        records, training=training, serving_eur_per_hour=serving, serving_moves=serving_moves
-    )
-    return repriced, "; ".join(moves) + where
-
-
-def _serving_moves(
-    loaded: Any,
-    records: list,
-    label: str,
-    pricing: str | None,
-    catalog: Any,
-    fx: Any,
-) -> tuple[dict[str, dict[str, Any]], str]:
-    """The cost model's serving projection on instance ``label`` for each weight dtype the
-    study's trials were served at (the study's traffic, batch and context), keyed by dtype; and
-    a one-line description of the move."""
-    import cost_models
-    from sweeper.costing import PricingContext, project_serving
-
-    spec = loaded.spec
-    if spec.serving is None:
-        raise RepriceError(
-            f"--serving-instance needs the study's `serving` section (traffic, batch, context); "
-            f"{loaded.path} has none"
-        )
-    provider, name = _split(label)
-    offer = catalog.offer(name, provider=provider)  # an unknown instance fails here, by name
-    requested = f"{offer.provider}/{offer.instance_type}"
-    moved = spec.model_copy(
-        update={
-            "serving": spec.serving.model_copy(
-                update={
-                    "instance": offer.instance_type,
-                    "provider": offer.provider,
-                    "region": None,
-                    "pricing": pricing or spec.serving.pricing,
-                }
-            )
-        }
-    )
-    ctx = PricingContext(catalog=catalog, fx=fx)
-    dtypes = sorted(
-        {
-            str(r.projection["serving"]["weight_dtype"])
-            for r in records
-            if (r.projection.get("serving") or {}).get("weight_dtype")
-        }
-    )
-    if not dtypes:
-        raise RepriceError("nothing to reprice: the study's trials recorded no serving projection")
-    projections = {
-        dtype: project_serving(moved, dtype, ctx).as_dict() | {"requested_instance": requested}
-        for dtype in dtypes
-    }
-    new_pricing = moved.serving.pricing
-    fits = [d for d, proj in projections.items() if proj["fits_serving_instance"]]
-    description = (
-        f"serving → {requested} {new_pricing} "
-        f"(€{cost_models.eur_per_hour(offer, new_pricing, fx):.3f}/h, {offer.gpu_count}× "
-        f"{offer.gpu_model} {offer.gpu_memory_gib:g} GiB; fits at {', '.join(fits) or 'no level'})"
-    )
-    return projections, description
 
 
 def _load(study: str, storage: str | None):
@@ -244,7 +82,7 @@ def reprice_command(
 ) -> None:
     """What the study's configurations would cost on other hardware or prices, without re-running
     anything: recorded FLOPs and serving projections repriced, ranked by cost over the horizon."""
-    from sweeper.report import cost_eur_horizon, horizon_ranking
+    from sweeper.report import RepriceError, reprice_table, repricing
 
     loaded, _, _, records = _load(study, storage)
     result = repricing(
@@ -263,44 +101,11 @@ def reprice_command(
             "give --catalog, --instance, --pricing, --serving-instance, --serving-pricing or --mfu"
         )
     repriced, description = result
-    before = horizon_ranking([p.before for p in repriced], horizon_months)
-    after = horizon_ranking([p.after for p in repriced], horizon_months)
-    rows = []
-    for p in sorted(repriced, key=lambda p: (after.get(p.number, 10**9), p.number)):
-        if p.number not in before and p.number not in after:
-            continue
-        rows.append(
-            {
-                "trial": p.number,
-                "rank_before": before.get(p.number),
-                "rank_after": after.get(p.number),
-                "params": p.before.params,
-                "quality": {
-                    k: v
-                    for k, v in p.before.metrics.items()
-                    if k in loaded.spec.eval.tasks or k.endswith("_stderr")
-                },
-                "cost_eur_train_projected_before": p.before.metrics.get("cost_eur_train_projected"),
-                "cost_eur_train_projected_after": p.after.metrics.get("cost_eur_train_projected"),
-                "gpu_hours_train_projected_before": p.before.metrics.get(
-                    "gpu_hours_train_projected"
-                ),
-                "gpu_hours_train_projected_after": p.after.metrics.get("gpu_hours_train_projected"),
-                "cost_eur_serving_month_before": p.before.metrics.get("cost_eur_serving_month"),
-                "cost_eur_serving_month_after": p.after.metrics.get("cost_eur_serving_month"),
-                "cost_eur_horizon_before": cost_eur_horizon(p.before, horizon_months),
-                "cost_eur_horizon_after": cost_eur_horizon(p.after, horizon_months),
-                "feasible_after": p.after.feasible,
-                "why": p.why,
-            }
-        )
-    data = {
-        "study": loaded.name,
-        "repriced": description,
-        "horizon_months": horizon_months,
-        "ranking_changed": [r["trial"] for r in rows if r["rank_before"] != r["rank_after"]],
-        "trials": rows,
-    }
+    repriced_table = reprice_table(
+        loaded.name, description, repriced, horizon_months, loaded.spec.eval.tasks
+    )
+    data = repriced_table.to_dict()
+    rows = data["trials"]
     if as_json:
         typer.echo(json.dumps(data, indent=2, default=str))
         return
@@ -389,7 +194,7 @@ def report_command(
 ) -> None:
     """Write the study's cost report: one self-contained HTML file, logged to the parent run."""
     import cost_models
-    from sweeper.report import ReviewOptions, analyze_study
+    from sweeper.report import ReviewOptions, analyze_study, build_report, repricing
 
     loaded, storage_url, st, records = _load(study, storage)
     result = repricing(
@@ -475,102 +280,6 @@ def _parent_run(name: str, storage_url: str, tracking_uri: str | None, no_mlflow
     return run_id, client
 
 
-def build_report(loaded, analysis, catalog, fx, repriced: str | None, parent_id: str | None) -> str:
-    """Charts, commitment advice and assumptions around an analysis, rendered to HTML."""
-    from cost_models import DEFAULT_PRICE_DECLINE_PER_YEAR
-    from sweeper.report import ReportInputs, commitment_advice, render_report
-    from sweeper.report._charts import breakdown_png, hypervolume_png, pareto_png
-
-    def offer_of(label: str):
-        prov, name = _split(label)
-        return catalog.offer(name, provider=prov)
-
-    rec = analysis.recommended
-    months = int(round(analysis.options.horizon_months)) or 12
-    advice = commitment_advice(rec.record, offer_of, fx, months=months) if rec is not None else None
-    charts = {
-        "pareto_front.png": pareto_png(analysis),
-        "hypervolume.png": hypervolume_png(analysis),
-        "cost_breakdown.png": breakdown_png(analysis),
-    }
-    return render_report(
-        ReportInputs(
-            study=loaded.name,
-            analysis=analysis,
-            charts=charts,
-            commitment=advice,
-            assumptions=assumptions(
-                loaded, analysis, catalog, fx, offer_of, DEFAULT_PRICE_DECLINE_PER_YEAR
-            ),
-            repriced=repriced,
-            parent_run_id=parent_id,
-        )
-    )
-
-
-def assumptions(loaded, analysis, catalog, fx, offer_of, decline: float) -> dict[str, str]:
-    """What the figures rest on: catalog, price dates and sources, FX, utilization, traffic."""
-    from cost_models import default_mbu
-
-    spec = loaded.spec
-    trial_hw = spec.hardware.trial
-    dates = catalog.price_dates()
-    out = {
-        "Price catalog": f"{catalog.describe()} ({', '.join(p.name for p in catalog.paths)}); "
-        f"price dates {dates[0]} to {dates[-1]}",
-        "Exchange rate": fx.describe(),
-        "Full-scale projection": f"model {_projected_model(spec)}, "
-        f"{spec.projection.dataset_tokens:g} tokens per epoch, method {spec.projection.method}",
-        "Trial hardware (the sweep's own cost)": f"{trial_hw.name or trial_hw.instance}"
-        + (
-            f" at €{spec.hardware.trial.eur_per_hour}/h (declared)"
-            if spec.hardware.trial.eur_per_hour is not None
-            else ""
-        ),
-        "Horizon and recommendations": f"{analysis.options.horizon_months:g} months of serving "
-        f"counted with one full-scale training; cheapest configuration within "
-        f"{analysis.options.tolerance_points:g} quality points of the best; € cap "
-        + (f"€{analysis.cap_eur:,.2f}" if analysis.cap_eur is not None else "none")
-        + (" (median configuration)" if analysis.options.cap_eur is None else ""),
-        "Obsolescence": f"market price of equivalent compute falls {decline:.0%} a year "
-        "(cost_models.DEFAULT_PRICE_DECLINE_PER_YEAR)",
-        "Hypervolume": "normalised to the box between the ideal point and a reference point at "
-        "the worst feasible value of each objective + 10% of its range",
-    }
-    rec = analysis.recommended
-    if rec is not None:
-        t = rec.record.projection.get("training") or {}
-        if t.get("target_instance"):
-            o = offer_of(str(t["target_instance"]))
-            out["Training price"] = (
-                f"{o.label}: {t.get('target_pricing')} €{float(t['target_eur_per_hour']):.4f}/h, "
-                f"price date {o.price_date}, source {o.source}"
-            )
-            out["Training utilization"] = (
-                f"MFU {float(t.get('mfu', 0)):g} on {t.get('target_gpu')} "
-                + (
-                    "(declared in the study)"
-                    if spec.hardware.target.mfu is not None
-                    else "(cost_models utilization default)"
-                )
-            )
-        s = rec.record.projection.get("serving") or {}
-        if s.get("serving_instance"):
-            o = offer_of(str(s["serving_instance"]))
-            out["Serving price"] = (
-                f"{o.label}: {s.get('serving_pricing')} €{float(s['serving_eur_per_hour']):.4f}/h, "
-                f"price date {o.price_date}, source {o.source}"
-            )
-            out["Serving utilization and traffic"] = (
-                f"decode MBU {default_mbu(str(s.get('serving_gpu') or o.gpu_model)):g} (default); "
-                f"{spec.serving.tokens_per_month:g} tokens a month, batch {spec.serving.batch}, "
-                f"sequence {spec.serving.seq_len}; weights {s.get('weight_dtype')}"
-                if spec.serving is not None
-                else f"weights {s.get('weight_dtype')}"
-            )
-    return out
-
-
 def print_pdf(html_path: Path) -> Path:
     """Print the HTML report to PDF with headless Chromium (the same layout, no second one)."""
     import tempfile
@@ -600,9 +309,3 @@ def print_pdf(html_path: Path) -> Path:
             timeout=120,
         )
     return pdf
-
-
-def _projected_model(spec: Any) -> str:
-    """The full-scale model as the study names it (a preset, a count, or its own model)."""
-    proj = spec.projection
-    return str(proj.model or proj.params or f"{spec.model.path} (its own shape)")

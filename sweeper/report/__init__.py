@@ -2,11 +2,15 @@
 
 Pure functions over trial records (``_records``): the front, ranks and hypervolume (``_pareto``),
 the recommendations (``_recommend``, ``_analysis``), repricing from recorded projections
-(``_reprice``), commitment advice (``_commitment``), charts (``_charts``) and the HTML report
-(``_html``). ``_study`` and ``_mlflow`` are the edges to Optuna storage and MLflow.
+(``_reprice``; the request read against the catalog in ``_repricing``, the before/after table in
+``_reprice_table``), commitment advice (``_commitment``), charts (``_charts``), the assumptions
+(``_assumptions``) and the HTML report (``_html``, assembled by ``_build``). ``_study`` and
+``_mlflow`` are the edges to Optuna storage and MLflow.
 """
 
 from sweeper.report._analysis import ParetoAnalysis, ReviewOptions, analyze, quality_objective
+from sweeper.report._assumptions import assumptions
+from sweeper.report._build import build_report
 from sweeper.report._charts import chart_files, hypervolume_png, pareto_png
 from sweeper.report._commitment import CommitmentAdvice, commitment_advice
 from sweeper.report._html import ReportInputs, render_report, report_data
@@ -33,6 +37,8 @@ from sweeper.report._pareto import (
 from sweeper.report._recommend import Recommendation, cost_eur_horizon
 from sweeper.report._records import Objective, TrialRecord, records_from_trials
 from sweeper.report._reprice import Repriced, TrainingTarget, horizon_ranking, reprice
+from sweeper.report._reprice_table import RepriceRow, RepriceTable, reprice_table
+from sweeper.report._repricing import RepriceError, repricing, split_instance_label
 from sweeper.report._study import analyze_study, study_objectives, study_pareto_ranks, study_records
 
 __all__ = [
@@ -47,12 +53,17 @@ __all__ = [
     "ParetoAnalysis",
     "Recommendation",
     "ReportInputs",
+    "RepriceError",
+    "RepriceRow",
+    "RepriceTable",
     "Repriced",
     "ReviewOptions",
     "TrainingTarget",
     "TrialRecord",
     "analyze",
     "analyze_study",
+    "assumptions",
+    "build_report",
     "chart_files",
     "commitment_advice",
     "cost_eur_horizon",
@@ -74,6 +85,9 @@ __all__ = [
     "render_report",
     "report_data",
     "reprice",
+    "reprice_table",
+    "repricing",
+    "split_instance_label",
     "study_objectives",
     "study_pareto_ranks",
     "study_records",

@@ -1,10 +1,10 @@
 """Reserved vs on-demand vs spot for the recommended configuration's expected usage.
 
 With a serving projection, the usage is the serving replicas, each busy around the clock
-(730 h a month), not interruptible. Without one, it is ``retrains_per_month`` full-scale
-fine-tunes a month on the training target, which checkpoints and may run on spot. The comparison
-itself (break-even utilization, obsolescence as falling market prices) is
-``cost_models.compare_commitments``.
+(``HOURS_PER_MONTH``, 730 h a month), not interruptible. Without one, it is ``retrains_per_month``
+full-scale fine-tunes a month on the training target, which checkpoints and may run on spot. The
+spot rule (``cost_models.commitment_prices``) and the comparison itself (break-even utilization,
+obsolescence as falling market prices, ``cost_models.compare_commitments``) are the cost model's.
 """
 
 from __future__ import annotations
@@ -13,8 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cost_models import DEFAULT_PRICE_DECLINE_PER_YEAR, CommitmentComparison, compare_commitments
-from cost_models._commitment import HOURS_PER_MONTH
+from cost_models import (
+    DEFAULT_PRICE_DECLINE_PER_YEAR,
+    HOURS_PER_MONTH,
+    CommitmentComparison,
+    commitment_prices,
+    compare_commitments,
+)
 from sweeper.report._records import TrialRecord
 
 
@@ -63,22 +68,17 @@ def commitment_advice(
     else:
         return None
     offer = offer_of(label)
-    on_demand = offer.price_per_hour("on_demand")
-    if on_demand is None:
+    if offer.price_per_hour("on_demand") is None:
         return None
-    spot = offer.price_per_hour("spot")
-    r1, r3 = offer.price_per_hour("reserved_1y"), offer.price_per_hour("reserved_3y")
-    to_eur = fx.to_eur
-    eur_spot = None if spot is None else to_eur(spot, offer.currency)
-    eur_od = to_eur(on_demand, offer.currency)
+    prices = commitment_prices(offer, fx)  # the spot rule applies here as in `sweeper commit`
     comparison = compare_commitments(
-        eur_od,
+        prices.on_demand_eur_per_hour,
         hours_per_month=hours,
         months=months,
-        eur_per_hour_spot=eur_spot if eur_spot is not None and eur_spot <= eur_od else None,
+        eur_per_hour_spot=prices.spot_eur_per_hour,
         interruptible=interruptible,
-        eur_per_hour_reserved_1y=None if r1 is None else to_eur(r1, offer.currency),
-        eur_per_hour_reserved_3y=None if r3 is None else to_eur(r3, offer.currency),
+        eur_per_hour_reserved_1y=prices.reserved_1y_eur_per_hour,
+        eur_per_hour_reserved_3y=prices.reserved_3y_eur_per_hour,
         price_decline_per_year=price_decline_per_year,
     )
     return CommitmentAdvice(

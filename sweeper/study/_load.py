@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from cost_models import PRICING_MODELS
 from objectives.errors import EvalTaskError
 from objectives.eval_tasks import EvalTask, TaskOptions, jsonl_task, named_task
 from sweeper.errors import StudyFileError
@@ -472,11 +473,7 @@ def _check_recipe_references(path: Path, spec: Study, catalog: Any) -> None:
                     if space.target_pricing
                     else "hardware.target.pricing"
                 )
-                priced = [
-                    p
-                    for p in ("on_demand", "spot", "reserved_1y", "reserved_3y")
-                    if offer.price_per_hour(p) is not None
-                ]
+                priced = [p for p in PRICING_MODELS if offer.price_per_hour(p) is not None]
                 raise StudyFileError(
                     path,
                     field,

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from cost_models import PRICING_MODELS, PricingModel
 from objectives.assets import TRAIN_QUANTIZATIONS
 from objectives.device import MODEL_DTYPES, ModelDtype
 from objectives.eval_tasks.scorers import SCORERS, scorers_taking
@@ -20,9 +21,6 @@ from objectives.train_data import TRAIN_FORMATS, get_format, train_formats
 from sweeper.budget import MAX_AMOUNT_EUR
 from sweeper.errors import short_repr
 from sweeper.metrics import COST_METRICS, SERVING_METRICS, Direction
-
-PricingModel = Literal["on_demand", "spot", "reserved_1y", "reserved_3y"]
-PRICING_MODELS: tuple[str, ...] = ("on_demand", "spot", "reserved_1y", "reserved_3y")
 
 #: Quantization levels a recipe may apply before evaluation (``objectives.QUANT_LEVELS``).
 QUANT_LEVELS: tuple[str, ...] = ("fp32", "bf16", "fp16", "int8", "int4")

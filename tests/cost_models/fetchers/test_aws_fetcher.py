@@ -272,7 +272,7 @@ def test_a_refresh_past_its_deadline_stops_before_the_next_page(stubbed_aws, rec
 def test_boto3_clients_retry_and_time_out(monkeypatch):
     """Real clients are built with botocore's standard retries and bounded timeouts."""
     from cost_models.fetchers import AwsPriceFetcher
-    from cost_models.fetchers._aws import CONNECT_TIMEOUT_S, MAX_ATTEMPTS, READ_TIMEOUT_S
+    from cost_models.fetchers.providers.aws import CONNECT_TIMEOUT_S, MAX_ATTEMPTS, READ_TIMEOUT_S
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -10,6 +10,7 @@ import pytest
 from cost_models import load_catalog
 from cost_models.errors import CostModelError
 from cost_models.fetchers import (
+    PRICE_FETCHERS,
     FetchedOffer,
     FetchScope,
     PriceFetcher,
@@ -19,22 +20,21 @@ from cost_models.fetchers import (
     refresh_catalog,
     register_price_fetcher,
 )
+from registries import Registry
 
 
-@pytest.fixture(params=["aws", "azure"])
-def fetcher_and_scope(request, recordings):
-    """A fetcher wired to recorded answers, and a scope those answers cover."""
-    if request.param == "aws":
-        aws = request.getfixturevalue("stubbed_aws")
-        aws.queue_us_east_1_refresh()
-        scope = FetchScope(tuple(aws.us_east_1_types), ("us-east-1",), recordings.price_date)
-        return aws.fetcher(), scope
-    azure_url = request.getfixturevalue("azure_url")
-    fetcher = price_fetcher_class("azure")(endpoint_url=azure_url)
-    scope = FetchScope(
-        ("Standard_NC24ads_A100_v4", "Standard_ND96isr_H100_v5"), ("eastus",), recordings.price_date
-    )
-    return fetcher, scope
+@pytest.fixture(params=available_price_fetchers())
+def fetcher_and_scope(request):
+    """A fetcher wired to recorded answers, and a scope those answers cover: every registered
+    price source, from the ``<provider>_contract_case`` fixture (conftest.py)."""
+    case = f"{request.param}_contract_case"
+    try:
+        return request.getfixturevalue(case)
+    except pytest.FixtureLookupError:
+        pytest.fail(
+            f"every registered price source needs a contract case, but {request.param!r} has no "
+            f"`{case}` fixture (see conftest.py)"
+        )
 
 
 def test_rows_belong_to_the_provider_and_the_scope(fetcher_and_scope):
@@ -99,7 +99,10 @@ def test_a_second_fetcher_under_a_taken_name_is_rejected():
 
 def test_a_new_provider_is_one_class(monkeypatch, tmp_path, recordings):
     """The extension point: subclass, register, refresh. Nothing else changes."""
-    monkeypatch.setattr(_base, "_REGISTRY", dict(_base._REGISTRY))
+    registered = Registry("price source")
+    for name, fetcher_class in PRICE_FETCHERS.items():
+        registered.add(name, fetcher_class)
+    monkeypatch.setattr(_base, "PRICE_FETCHERS", registered)
 
     @register_price_fetcher
     class FlatRateFetcher(PriceFetcher):

@@ -13,9 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from cost_models.fetchers import AzurePriceFetcher, FetchScope
-from cost_models.fetchers._azure import checked_next_page_link
 from cost_models.fetchers._errors import PriceFetchError
 from cost_models.fetchers._http import Deadline, http_get
+from cost_models.fetchers.providers.azure import checked_next_page_link
 
 H100 = "Standard_ND96isr_H100_v5"
 EMPTY_PAGE = b'{"Items": [], "NextPageLink": null}'

@@ -12,7 +12,7 @@ from tests.sweeper.report.synthetic import DEMO, synthetic_study
 
 
 def render_for(analysis) -> str:
-    from sweeper.cli._report_commands import build_report
+    from sweeper.report import build_report
 
     return build_report(
         load_study(DEMO),

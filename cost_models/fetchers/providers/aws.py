@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timezone
 from typing import Any
 
-from cost_models.fetchers._aws_gpu_models import aws_gpu_model
 from cost_models.fetchers._base import FetchScope, PriceFetcher, register_price_fetcher
 from cost_models.fetchers._errors import PriceFetchError
 from cost_models.fetchers._fetched_offer import FetchedOffer
 from cost_models.fetchers._http import REFRESH_DEADLINE_S, Deadline
 from cost_models.fetchers._reservation_rates import effective_hourly_rate
+from cost_models.fetchers.providers._aws_gpu_models import aws_gpu_model
 
 PRICE_LIST_SOURCE = "AWS Price List API get_products"
 SPOT_SOURCE = "EC2 describe_spot_price_history"
