@@ -12,6 +12,9 @@
   own task folders, lm-eval's catalogue) or a JSONL file with a built-in scorer (``scorers/``).
 * ``evaluate`` -- lm-eval on an in-memory model, one ``TaskScore`` per task.
 * ``measure`` -- wall time and peak memory of a block.
+* ``quantization/`` -- the quantization levels, one module each, in the ``QUANTIZERS`` registry.
+* ``merge/`` -- mergekit merges; the merge methods, one module each, in the ``MERGERS`` registry.
+* ``upstream/`` -- adapters over private parts of mergekit and lm-eval, pinned and tested.
 * ``lora_trial`` -- one trial end to end.
 
 Importing this package is cheap: torch, transformers, peft and lm-eval load on first use.
@@ -35,15 +38,19 @@ from objectives.lora_trial import (
 from objectives.measure import ResourceUsage, measure_resources, release_memory
 from objectives.merge import (
     MERGE_METHODS,
+    MERGERS,
+    MergeMethod,
     MergeConfig,
     MergeConfigError,
     MergeError,
     MergeResult,
     MergeSource,
+    get_merge_method,
     merge_models,
 )
-from objectives.quantize import (
+from objectives.quantization import (
     QUANT_LEVELS,
+    QUANTIZERS,
     QUANT_METHODS,
     QuantizationError,
     QuantizedModel,
@@ -87,12 +94,16 @@ __all__ = [
     "task_workload",
     "train_lora",
     "MERGE_METHODS",
+    "MERGERS",
+    "MergeMethod",
+    "get_merge_method",
     "MergeConfig",
     "MergeConfigError",
     "MergeError",
     "MergeResult",
     "MergeSource",
     "QUANT_LEVELS",
+    "QUANTIZERS",
     "QUANT_METHODS",
     "QuantMethod",
     "QuantizationError",
