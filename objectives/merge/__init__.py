@@ -33,6 +33,7 @@ from objectives.merge._registry import (
     task_vector_methods,
 )
 from objectives.merge._run import MergeResult, merge_models
+from objectives.merge._share import merge_config_for_share
 
 MERGE_METHODS: tuple[str, ...] = MERGERS.names()
 """Every merge method a study may choose (``MERGERS.names()``)."""
@@ -54,6 +55,7 @@ __all__ = [
     "MergeSource",
     "get_merge_method",
     "interpolating_methods",
+    "merge_config_for_share",
     "merge_models",
     "task_vector_methods",
 ]

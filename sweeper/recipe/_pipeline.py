@@ -305,6 +305,7 @@ def _train_cached(
             "trainable_params": train.trainable_params,
             "final_loss": train.final_loss,
             "steps": train.steps,
+            "truncated_examples": train.truncated_examples,
         }
 
     started = time.perf_counter()
@@ -350,22 +351,16 @@ def _build_model(
         result.quantize_seconds = time.perf_counter() - started
         return quantized.model, tokenizer
 
-    from objectives import MergeConfig, MergeSource, get_merge_method, merge_models
+    from objectives import merge_config_for_share, merge_models
 
     m = recipe.merge
-    method = get_merge_method(m.method)
-    density = m.density if method.task_vectors else None
-    share = (1.0 - m.weight) / max(len(partners), 1)
-    sources = [MergeSource(recipe.base_model, adapter=lora_dir, weight=m.weight, density=density)]
-    sources += [
-        MergeSource(model, adapter=adapter, weight=share, density=density)
-        for model, adapter in partners
-    ]
-    config = MergeConfig(
-        method=m.method,
-        models=sources,
-        base_model=recipe.base_model if method.task_vectors else None,
-        t=method.t_for_share(m.weight),
+    config = merge_config_for_share(
+        m.method,
+        (recipe.base_model, lora_dir),
+        partners,
+        share=m.weight,
+        base_model=recipe.base_model,
+        density=m.density,
         dtype=m.dtype,
         seed=m.seed,
     )
