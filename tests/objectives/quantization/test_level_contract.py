@@ -4,7 +4,7 @@ random model: a new level module is tested here without editing this file.
 * it describes itself: a method name, notes, and a serving dtype the cost model prices;
 * the stored size shrinks from fp32 as its serving dtype says: the bytes per parameter of its
   quantized linear layers are the cost model's bytes for that dtype (``cost_models.DTYPE_BYTES``),
-  within the overhead of the scales a tiny model's short rows carry;
+  within ``BYTES_TOLERANCE`` (scales and their layout);
 * quantizing in memory and loading from a folder give the same model size;
 * the quantized model still generates tokens.
 
@@ -31,10 +31,11 @@ from objectives.quantization import (
     quantize_model,
 )
 
-#: Scales and code books add to the bytes per weight: one per row or block of a tiny model's
-#: short rows (64 inputs) costs more than one per row of a real model. Allowed on top of the
-#: cost model's bytes per parameter, relative.
-SCALE_OVERHEAD = 0.15
+#: How far the bytes per parameter of a level's linear layers may be from the cost model's,
+#: relative: scales and code books cost more per weight on a tiny model's short rows (64 inputs),
+#: and backends lay them out differently (bitsandbytes' CPU kernel keeps NF4 absmaxes in bf16,
+#: 0.53 bytes per weight, where the cost model prices the GPU layout, fp32 absmaxes: 0.56).
+BYTES_TOLERANCE = 0.15
 
 
 def _available(level: str) -> QuantMethod:
@@ -83,7 +84,7 @@ def test_bytes_per_parameter_match_the_cost_model(fp32_model, level: str) -> Non
     stored = sum(model_size_bytes(modules[name]) for name in names)
     expected = DTYPE_BYTES[method.serving_dtype]
     per_param = stored / n_params
-    assert expected <= per_param * (1 + 1e-9) and per_param <= expected * (1 + SCALE_OVERHEAD), (
+    assert per_param == pytest.approx(expected, rel=BYTES_TOLERANCE), (
         f"level {level!r} stores its linear layers at {per_param:.3f} bytes per parameter, but "
         f"the cost model prices {method.serving_dtype!r} at {expected}"
     )
