@@ -36,18 +36,20 @@ def _assert_states_close(actual: dict, expected: dict, atol: float) -> None:
 
 @pytest.fixture(scope="module")
 def models(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """``base`` (the tiny model), ``copy`` (the same weights in another folder) and ``tuned``
-    (every weight moved by Gaussian noise of std 0.02: a second 'fine-tune')."""
+    """``base`` (the tiny model), ``copy`` (the same weights in another folder), and ``tuned``
+    and ``other``: every weight moved by Gaussian noise of std 0.02 (two 'fine-tunes')."""
     root = tmp_path_factory.mktemp("merge-contract")
-    copy = shutil.copytree(tiny_model_dir, root / "copy")
-    model, tokenizer = load_model(str(tiny_model_dir))
-    generator = torch.Generator().manual_seed(7)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(0.02 * torch.randn(parameter.shape, generator=generator))
-    model.save_pretrained(root / "tuned")
-    tokenizer.save_pretrained(root / "tuned")
-    return {"base": tiny_model_dir, "copy": Path(copy), "tuned": root / "tuned"}
+    folders = {"base": tiny_model_dir, "copy": Path(shutil.copytree(tiny_model_dir, root / "copy"))}
+    for name, seed in (("tuned", 7), ("other", 8)):
+        model, tokenizer = load_model(str(tiny_model_dir))
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.add_(0.02 * torch.randn(parameter.shape, generator=generator))
+        model.save_pretrained(root / name)
+        tokenizer.save_pretrained(root / name)
+        folders[name] = root / name
+    return folders
 
 
 def _merge(method: str, first: Path, partner: Path, base: Path, share: float, out: Path) -> Path:
@@ -83,5 +85,5 @@ def test_identical_inputs_give_the_input_back(models, tmp_path: Path, method: st
 
 @pytest.mark.parametrize("method", MERGERS.names())
 def test_a_share_of_one_gives_the_first_model(models, tmp_path: Path, method: str) -> None:
-    out = _merge(method, models["tuned"], models["copy"], models["base"], 1.0, tmp_path / "m")
+    out = _merge(method, models["tuned"], models["other"], models["base"], 1.0, tmp_path / "m")
     _assert_states_close(_state(out), _state(models["tuned"]), atol=1e-5)
