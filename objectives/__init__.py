@@ -12,7 +12,11 @@
   own task folders, lm-eval's catalogue) or a JSONL file with a built-in scorer (``scorers/``).
 * ``evaluate`` -- lm-eval on an in-memory model, one ``TaskScore`` per task.
 * ``measure`` -- wall time and peak memory of a block.
-* ``lora_trial`` -- one trial end to end.
+* ``quantization/`` -- the quantization levels, one module each, in the ``QUANTIZERS`` registry.
+* ``merge/`` -- mergekit merges; the merge methods, one module each, in the ``MERGERS`` registry.
+* ``upstream/`` -- adapters over private parts of mergekit and lm-eval, pinned and tested.
+* ``baseline`` -- the base model's scores without fine-tuning. (One trial end to end is the
+  sweeper's recipe pipeline, ``sweeper/recipe/_pipeline.py``.)
 
 Importing this package is cheap: torch, transformers, peft and lm-eval load on first use.
 """
@@ -20,31 +24,31 @@ Importing this package is cheap: torch, transformers, peft and lm-eval load on f
 from objectives.assets import (
     BUILTIN_MODEL_SPEC,
     default_model_dir,
+    load_model,
     make_tiny_random_model,
     resolve_model_path,
 )
+from objectives.baseline import evaluate_base_model
 from objectives.errors import AssetError, ObjectiveError, TrainConfigError, UnknownTaskError
 from objectives.evaluate import TaskScore, evaluate
-from objectives.lora_trial import (
-    LoraTrialInputs,
-    LoraTrialOutputs,
-    evaluate_base_model,
-    load_model,
-    run_lora_trial,
-)
 from objectives.measure import ResourceUsage, measure_resources, release_memory
 from objectives.merge import (
     MERGE_METHODS,
+    MERGERS,
     MergeConfig,
     MergeConfigError,
     MergeError,
+    MergeMethod,
     MergeResult,
     MergeSource,
+    get_merge_method,
+    merge_config_for_share,
     merge_models,
 )
-from objectives.quantize import (
+from objectives.quantization import (
     QUANT_LEVELS,
     QUANT_METHODS,
+    QUANTIZERS,
     QuantizationError,
     QuantizedModel,
     QuantMethod,
@@ -64,8 +68,6 @@ __all__ = [
     "TASKS",
     "AssetError",
     "LoraTrainConfig",
-    "LoraTrialInputs",
-    "LoraTrialOutputs",
     "ObjectiveError",
     "ResourceUsage",
     "TaskScore",
@@ -83,16 +85,20 @@ __all__ = [
     "measure_resources",
     "release_memory",
     "resolve_model_path",
-    "run_lora_trial",
     "task_workload",
     "train_lora",
     "MERGE_METHODS",
+    "MERGERS",
+    "MergeMethod",
+    "get_merge_method",
+    "merge_config_for_share",
     "MergeConfig",
     "MergeConfigError",
     "MergeError",
     "MergeResult",
     "MergeSource",
     "QUANT_LEVELS",
+    "QUANTIZERS",
     "QUANT_METHODS",
     "QuantMethod",
     "QuantizationError",

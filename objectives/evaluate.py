@@ -8,10 +8,9 @@ few-shot count, item limit and generation length.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from objectives.errors import ObjectiveError
 from objectives.eval_tasks import EvalTask, bundled_task
 from objectives.eval_tasks import task_manager as _task_manager
 from objectives.registry import TASKS
+from objectives.upstream.lm_eval import without_environment_report
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -88,7 +88,7 @@ def evaluate(
     scores: dict[str, TaskScore] = {}
     for spec in specs:
         start = time.perf_counter()
-        with _without_environment_report():
+        with without_environment_report():  # lm-eval's report takes 2.6 s per call
             output = simple_evaluate(
                 model=lm,
                 tasks=[_lm_eval_spec(spec)],
@@ -137,25 +137,6 @@ def _generation_overrides(task: EvalTask) -> dict[str, Any] | None:
     if task.options.max_gen_toks is None or task.jsonl is not None:
         return None
     return {"max_gen_toks": task.options.max_gen_toks}
-
-
-@contextlib.contextmanager
-def _without_environment_report() -> Iterator[None]:
-    """Skip the environment report ``simple_evaluate`` appends to every result.
-
-    It runs ``torch.utils.collect_env`` (about 2.6 s of subprocesses here) and ``git describe``
-    (which prints "fatal: not a git repository" outside a checkout) on every call, i.e. twice per
-    trial; the sweeper records its own provenance instead. Only these two hooks are replaced.
-    """
-    import lm_eval.evaluator as evaluator
-
-    saved = evaluator.add_env_info, evaluator.get_git_commit_hash
-    evaluator.add_env_info = lambda storage: None
-    evaluator.get_git_commit_hash = lambda: None
-    try:
-        yield
-    finally:
-        evaluator.add_env_info, evaluator.get_git_commit_hash = saved
 
 
 def score_from_results(

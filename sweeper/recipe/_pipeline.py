@@ -20,7 +20,6 @@ from typing import Any
 from sweeper.budget import check_spending
 from sweeper.recipe._cache import CacheResult, WorkCache, cache_key
 from sweeper.recipe._fingerprint import ContentHashes
-from sweeper.study._schema import DENSITY_METHODS
 
 
 @dataclass(frozen=True)
@@ -228,7 +227,7 @@ def run_recipe(recipe: Recipe, cache: WorkCache, *, trainer_callbacks: Any = Non
         model, tokenizer = _build_model(recipe, lora.path, partner_models, result)
         check_spending()
         from objectives import evaluate
-        from objectives.quantize import model_size_bytes
+        from objectives.quantization import model_size_bytes
 
         result.model_size_bytes = model_size_bytes(model)
         started = time.perf_counter()
@@ -306,6 +305,7 @@ def _train_cached(
             "trainable_params": train.trainable_params,
             "final_loss": train.final_loss,
             "steps": train.steps,
+            "truncated_examples": train.truncated_examples,
         }
 
     started = time.perf_counter()
@@ -339,7 +339,7 @@ def _build_model(
     result: RecipeResult,
 ) -> tuple[Any, Any]:
     """The model to evaluate: base + LoRA (merged in), or a mergekit merge; then quantized."""
-    from objectives.quantize import load_quantized, quantize_model
+    from objectives.quantization import load_quantized, quantize_model
 
     if recipe.merge is None:
         from peft import PeftModel
@@ -351,21 +351,16 @@ def _build_model(
         result.quantize_seconds = time.perf_counter() - started
         return quantized.model, tokenizer
 
-    from objectives import MergeConfig, MergeSource, merge_models
+    from objectives import merge_config_for_share, merge_models
 
     m = recipe.merge
-    density = m.density if m.method in DENSITY_METHODS else None
-    share = (1.0 - m.weight) / max(len(partners), 1)
-    sources = [MergeSource(recipe.base_model, adapter=lora_dir, weight=m.weight, density=density)]
-    sources += [
-        MergeSource(model, adapter=adapter, weight=share, density=density)
-        for model, adapter in partners
-    ]
-    config = MergeConfig(
-        method=m.method,
-        models=sources,
-        base_model=recipe.base_model if m.method in DENSITY_METHODS else None,
-        t=(1.0 - m.weight) if m.method == "slerp" else None,
+    config = merge_config_for_share(
+        m.method,
+        (recipe.base_model, lora_dir),
+        partners,
+        share=m.weight,
+        base_model=recipe.base_model,
+        density=m.density,
         dtype=m.dtype,
         seed=m.seed,
     )

@@ -16,18 +16,20 @@ from cost_models import PRICING_MODELS, PricingModel
 from objectives.assets import TRAIN_QUANTIZATIONS
 from objectives.device import MODEL_DTYPES, ModelDtype
 from objectives.eval_tasks.scorers import SCORERS, scorers_taking
+from objectives.merge import MERGERS, task_vector_methods
+from objectives.quantization import QUANTIZERS
 from objectives.target_modules import TARGET_MODULE_PRESETS
 from objectives.train_data import TRAIN_FORMATS, get_format, train_formats
 from sweeper.budget import MAX_AMOUNT_EUR
 from sweeper.errors import short_repr
 from sweeper.metrics import COST_METRICS, SERVING_METRICS, Direction
 
-#: Quantization levels a recipe may apply before evaluation (``objectives.QUANT_LEVELS``).
-QUANT_LEVELS: tuple[str, ...] = ("fp32", "bf16", "fp16", "int8", "int4")
-#: Merge methods (mergekit's), plus ``none`` for a recipe that does not merge.
-MERGE_METHODS: tuple[str, ...] = ("none", "linear", "slerp", "ties", "dare_ties", "dare_linear")
+#: Quantization levels a recipe may apply before evaluation (their owner: ``QUANTIZERS``).
+QUANT_LEVELS: tuple[str, ...] = QUANTIZERS.names()
+#: Merge methods (their owner: ``MERGERS``), plus ``none`` for a recipe that does not merge.
+MERGE_METHODS: tuple[str, ...] = ("none", *MERGERS.names())
 #: Merge methods that trim task vectors and so take a ``merge_density``.
-DENSITY_METHODS: tuple[str, ...] = ("ties", "dare_ties", "dare_linear")
+DENSITY_METHODS: tuple[str, ...] = task_vector_methods()
 
 # TARGET_MODULE_PRESETS (objectives.target_modules): named sets of LoRA target modules, written in
 # Llama's names and resolved against each model's own module names. A list of names also works.
@@ -130,6 +132,10 @@ SEARCHABLE: dict[str, str] = {
     "hardware.target.instance)",
     "target_pricing": f"its pricing model: {', '.join(PRICING_MODELS)}",
 }
+
+#: Dimensions whose values are a registry's names: field -> the registry's kind, for the
+#: registries' "Unknown <kind> 'x'. Available: ..." message.
+_REGISTRY_KINDS: dict[str, str] = {"merge_method": MERGERS.kind, "quantization": QUANTIZERS.kind}
 
 #: Dimensions that exist only when another dimension has certain values: name -> predicate.
 CONDITIONAL: dict[str, Any] = {
@@ -235,6 +241,9 @@ class SearchSpace(_Strict):
         if isinstance(dim, Range):
             raise ValueError(f"{info.field_name} takes `choices` or `value`, not a numeric range")
         for v in _dimension_values(dim):
+            if isinstance(v, str) and v not in valid and info.field_name in _REGISTRY_KINDS:
+                kind = _REGISTRY_KINDS[info.field_name]
+                raise ValueError(f"Unknown {kind} {short_repr(v)}. Available: {', '.join(valid)}")
             if not isinstance(v, str) or v not in valid:
                 raise ValueError(
                     f"unknown {info.field_name} {short_repr(v)}; valid values: {', '.join(valid)}"

@@ -9,9 +9,16 @@ from pathlib import Path
 import pytest
 from transformers import TrainerCallback
 
-from objectives import LoraTrainConfig, LoraTrialInputs, evaluate, load_model, run_lora_trial
-from objectives.device import resolve_device, resolve_dtype
+from objectives import LoraTrainConfig, evaluate, load_model
+from objectives.device import (
+    peak_gpu_memory_bytes,
+    reset_peak_gpu_memory,
+    resolve_device,
+    resolve_dtype,
+)
 from objectives.train import mixed_precision, train_lora
+from sweeper.recipe import WorkCache, run_recipe
+from tests.sweeper.recipe.one_trial import one_trial
 
 pytestmark = pytest.mark.gpu
 
@@ -62,14 +69,23 @@ def test_qlora_trains_a_4bit_base(tiny_model_dir: Path) -> None:
     assert result.steps == 3 and result.trainable_params > 0
 
 
-def test_a_trial_stays_on_the_gpu_and_measures_its_peak(tiny_model_dir: Path) -> None:
-    out = run_lora_trial(
-        LoraTrialInputs(
-            model=str(tiny_model_dir), lora=QUICK, tasks=("sweeper_general",), eval_limit=2
-        )
+def test_a_trial_stays_on_the_gpu_and_measures_its_peak(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    device = resolve_device("auto")
+    recipe = one_trial(
+        tiny_model_dir,
+        QUICK,
+        ("sweeper_general",),
+        eval_limit=2,
+        device=device,
+        dtype=resolve_dtype("auto", device),
     )
-    assert out.device.startswith("cuda")
-    assert out.peak_gpu_memory_bytes is not None and out.peak_gpu_memory_bytes > 0
+    reset_peak_gpu_memory(device)
+    result = run_recipe(recipe, WorkCache(tmp_path / "cache"))
+    assert device.startswith("cuda") and set(result.scores) == {"sweeper_general"}
+    peak = peak_gpu_memory_bytes(device)
+    assert peak is not None and peak > 0
 
 
 def test_quantize_and_merge_on_the_gpu(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""Training and evaluation end to end on the tiny random model (seconds, no network)."""
+"""Training and evaluation on the tiny random model (seconds, no network). One trial end to end
+(train, merge in, quantize, evaluate) is tested on the one pipeline, in
+tests/sweeper/recipe/test_recipe_pipeline.py."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ import pytest
 from objectives import (
     TASKS,
     LoraTrainConfig,
-    LoraTrialInputs,
     ObjectiveError,
     TaskScore,
     TrainConfigError,
@@ -19,7 +20,6 @@ from objectives import (
     evaluate,
     evaluate_base_model,
     load_model,
-    run_lora_trial,
     train_lora,
 )
 from objectives.evaluate import score_from_results
@@ -107,37 +107,16 @@ def test_evaluate_rejects_bad_arguments_before_any_work(tiny_model_dir: Path) ->
         evaluate(object(), object(), ["sweeper_general"], limit=0)
 
 
-def test_run_lora_trial_end_to_end(tiny_model_dir: Path, tmp_path: Path) -> None:
-    inputs = LoraTrialInputs(
-        model=str(tiny_model_dir),
-        lora=QUICK,
-        tasks=("sweeper_json_extract", "sweeper_general"),
-        eval_limit=4,
-        eval_batch_size=4,
-        output_dir=tmp_path / "adapter",
-    )
-    out = run_lora_trial(inputs)
-    assert set(out.scores) == {"sweeper_json_extract", "sweeper_general"}
-    assert out.train.steps == 3
-    assert out.device == "cpu"
-    assert out.tokens_evaluated == sum(s.tokens for s in out.scores.values()) > 0
-    assert out.wall_seconds >= out.eval_seconds + out.train.train_seconds
-    assert out.peak_memory_bytes > 50 * 1024 * 1024
-    assert (tmp_path / "adapter" / "adapter_config.json").is_file()
-
-
 def test_evaluate_base_model(tiny_model_dir: Path) -> None:
     scores = evaluate_base_model(str(tiny_model_dir), ["sweeper_general"], eval_limit=4)
     assert scores["sweeper_general"].n_samples == 4
 
 
-def test_trial_inputs_are_validated() -> None:
+def test_evaluate_base_model_checks_its_arguments_before_loading() -> None:
     with pytest.raises(UnknownTaskError):
-        LoraTrialInputs(model="m", tasks=("nope",))
+        evaluate_base_model("m", ["nope"])
     with pytest.raises(ObjectiveError, match="eval_limit"):
-        LoraTrialInputs(model="m", eval_limit=0)
-    with pytest.raises(ObjectiveError, match="model"):
-        LoraTrialInputs(model="")
+        evaluate_base_model("m", ["sweeper_general"], eval_limit=0)
 
 
 def test_score_from_results_converts_lm_eval_values() -> None:

@@ -1,9 +1,9 @@
-"""Training options reach the Trainer (real short runs on the tiny model), a base model without a
-chat template trains and evaluates on plain prompts, and QLoRA is refused off CUDA."""
+"""Training options reach the Trainer (real short runs on the tiny model) and QLoRA is refused off
+CUDA. (A base model without a chat template trains and evaluates on plain prompts: tested through
+the one trial pipeline, tests/sweeper/recipe/test_recipe_pipeline.py.)"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,9 +12,7 @@ from transformers import TrainerCallback
 from objectives import (
     AssetError,
     LoraTrainConfig,
-    LoraTrialInputs,
     load_model,
-    run_lora_trial,
     train_lora,
 )
 from objectives.task_data import PromptCompletion
@@ -79,44 +77,6 @@ def test_invalid_training_options_are_rejected() -> None:
         LoraTrainConfig(grad_accum=0)
     with pytest.raises(TrainConfigError, match="`gradient_checkpointing` must be true or false"):
         LoraTrainConfig(gradient_checkpointing="yes")  # type: ignore[arg-type]
-
-
-def test_a_base_model_without_chat_template_trains_and_evaluates_on_plain_prompts(
-    tiny_model_dir: Path, tmp_path: Path
-) -> None:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    base = tmp_path / "base-model"
-    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model_dir))
-    tokenizer.chat_template = None
-    tokenizer.save_pretrained(base)
-    AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)).save_pretrained(base)
-    assert not json.loads((base / "tokenizer_config.json").read_text()).get("chat_template")
-    assert not (base / "chat_template.jinja").exists()
-
-    train = tmp_path / "train.jsonl"
-    train.write_text(
-        "".join(
-            json.dumps({"question": f"Q: {a}+{b}=", "answer": f" {a + b}"}) + "\n"
-            for a in range(4)
-            for b in range(4)
-        )
-    )
-    out = run_lora_trial(
-        LoraTrialInputs(
-            model=str(base),
-            lora=LoraTrainConfig(max_steps=2, batch_size=2, seq_len=64, r=4),
-            tasks=("sweeper_general", "sweeper_json_extract"),
-            eval_limit=2,
-            eval_batch_size=2,
-            train_file=train,
-            train_fields=(("prompt", "question"), ("completion", "answer")),
-        )
-    )
-    assert out.train.steps == 2 and out.train.tokens_trained > 0
-    assert set(out.scores) == {"sweeper_general", "sweeper_json_extract"}
-    assert all(score.n_samples == 2 for score in out.scores.values())
-    assert out.device == "cpu" and out.peak_gpu_memory_bytes is None
 
 
 def test_qlora_is_refused_off_cuda(tiny_model_dir: Path) -> None:

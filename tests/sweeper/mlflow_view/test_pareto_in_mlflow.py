@@ -197,7 +197,7 @@ def _evaluate_adapter(sweep: Sweep, adapter: Path) -> dict[str, float]:
 
     from objectives import load_model
     from objectives.evaluate import evaluate
-    from objectives.quantize import quantize_model
+    from objectives.quantization import quantize_model
     from sweeper.recipe import score_metrics
     from sweeper.study import load_study
 

@@ -39,7 +39,7 @@ def perturbed_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="module")
 def adapter_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A LoRA adapter trained for 3 steps on the tiny model (as ``LoraTrialInputs.output_dir``
+    """A LoRA adapter trained for 3 steps on the tiny model (as the recipe pipeline
     would save it), with a large learning rate so that it visibly moves the weights."""
     model, tokenizer = load_model(str(tiny_model_dir))
     config = LoraTrainConfig(max_steps=3, batch_size=2, seq_len=96, r=4, learning_rate=3e-2)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from objectives import evaluate, load_model
-from objectives.quantize import (
+from objectives.quantization import (
     QUANT_LEVELS,
     QUANT_METHODS,
     QuantizationError,
