@@ -112,7 +112,7 @@ class RecipeSurrogate:
     def _price(self, r, lr, method, quant, instance, pricing) -> dict[str, float]:  # noqa: ANN001
         from objectives import get_quant_method
         from sweeper.costing import project_serving
-        from sweeper.quote import _trial_recipe
+        from sweeper.quote import trial_recipe
         from sweeper.recipe import RecipeObjective
 
         ctx = _pricing()
@@ -126,7 +126,7 @@ class RecipeSurrogate:
         }
         if method != "none":
             params |= {"merge_weight": 0.5, "merge_density": 1.0}
-        settings = _trial_recipe(self.loaded, params)
+        settings = trial_recipe(self.loaded, params)
         objective = RecipeObjective.__new__(RecipeObjective)
         objective.loaded, objective.ctx = self.loaded, ctx
         train = objective._projected_metrics(settings)[1]["cost_eur_train_projected"]

@@ -96,8 +96,9 @@ def time_best_trials(url: str | optuna.Study) -> tuple[float, int]:
 
 def time_tagging(study: optuna.Study, folder: Path) -> tuple[float, float]:
     """The runner's Pareto tagging: (first call without its writes, one steady-state call)."""
-    from sweeper.runner import ATTR_MLFLOW_RUN, ParetoTagger
+    from sweeper.runner import ParetoTagger
     from sweeper.tracking import Tracker
+    from sweeper.trial_record import ATTR_MLFLOW_RUN
 
     tracker = Tracker(f"sqlite:///{folder / 'mlflow.db'}", "scale")
     tagger = ParetoTagger(_NoWrites())  # type: ignore[arg-type]

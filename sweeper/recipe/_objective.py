@@ -24,7 +24,7 @@ from sweeper.costing import (
 from sweeper.hardware_probe import machine_name
 from sweeper.provenance import provenance_tags
 from sweeper.recipe._cache import WorkCache
-from sweeper.recipe._constraints import ATTR_CONSTRAINTS, constraint_values, feasible
+from sweeper.recipe._constraints import constraint_values, feasible
 from sweeper.recipe._pipeline import (
     LoraJob,
     MergeStep,
@@ -36,19 +36,19 @@ from sweeper.recipe._pipeline import (
 from sweeper.search import LoraSettings, RecipeSettings, lora_settings, recipe_settings, suggest
 from sweeper.study import LoadedStudy
 from sweeper.tracking import Tracker
+from sweeper.trial_record import (
+    ATTR_CACHE,
+    ATTR_CONSTRAINTS,
+    ATTR_FAIL_REASON,
+    ATTR_MACHINE,
+    ATTR_METRICS,
+    ATTR_MLFLOW_RUN,
+    ATTR_PROJECTION,
+    ATTR_RUN_PARAMS,
+    STUDY_ATTR_BASELINE,
+)
 
 log = logging.getLogger(__name__)
-
-#: Trial user-attribute keys (the storage side of every trial's record).
-ATTR_METRICS = "metrics"
-ATTR_FAIL_REASON = "fail_reason"
-ATTR_MLFLOW_RUN = "mlflow_run_id"
-ATTR_PROJECTION = "projection"
-ATTR_CACHE = "cache"
-#: The machine the trial ran on (``hardware_probe.machine_name``): the quote compares a machine's
-#: probe only with the trials measured there.
-ATTR_MACHINE = "machine"
-STUDY_ATTR_BASELINE = "baseline"
 
 
 def partner_settings(partner: Any) -> LoraSettings:
@@ -208,7 +208,7 @@ class RecipeObjective:
         )
         params = self._params(settings, training, serving)
         # `sweeper sync` logs exactly these if MLflow misses this trial.
-        trial.set_user_attr("mlflow_params", {k: v for k, v in params.items() if v is not None})
+        trial.set_user_attr(ATTR_RUN_PARAMS, {k: v for k, v in params.items() if v is not None})
         run_id = self._start_run(trial.number, params)
         if run_id is not None:
             trial.set_user_attr(ATTR_MLFLOW_RUN, run_id)
