@@ -19,6 +19,8 @@ from typing import Any
 
 import optuna
 
+from objectives import evaluate_base_model, resolve_model_path
+from objectives.device import DeviceError, resolve_device, resolve_dtype
 from sweeper.budget import BudgetGuard
 from sweeper.costing import PricingContext, cost_eur_for_seconds, trial_hardware_price
 from sweeper.errors import StudyFileError
@@ -44,9 +46,9 @@ from sweeper.recipe import (
     score_metrics,
 )
 from sweeper.redaction import redact_url
-from sweeper.report import pareto_run_tags
+from sweeper.report import log_review, pareto_run_tags
 from sweeper.storage import GRACE_PERIOD_S, StopAtTotalTrials, open_storage, open_study
-from sweeper.study import LoadedStudy
+from sweeper.study import Choices, Fixed, LoadedStudy
 from sweeper.sync import sync_quietly
 from sweeper.tracking import Tracker, TrackingUnavailable, storage_id
 from sweeper.trial_record import (
@@ -337,8 +339,6 @@ def _prepare_trials(
     load: Any,
 ) -> tuple[BudgetGuard, str]:
     """The budget guard and the model folder; the base-model evaluation once per study."""
-    from objectives import resolve_model_path
-
     budget = BudgetGuard.open(
         loaded,
         study,
@@ -467,9 +467,6 @@ class ParetoTagger:
 def model_load(loaded: LoadedStudy, device: str) -> ModelLoad:
     """Where and in which dtype this process runs the study's trials, decided once; a device,
     dtype or train quantization this machine cannot run is a ``StudyFileError`` up front."""
-    from objectives.device import DeviceError, resolve_device, resolve_dtype
-    from sweeper.study._schema import Choices, Fixed
-
     spec = loaded.spec
     try:
         resolved = resolve_device(device)
@@ -500,8 +497,6 @@ def model_load(loaded: LoadedStudy, device: str) -> ModelLoad:
 
 
 def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path, load) -> None:
-    from objectives import evaluate_base_model
-
     spec = loaded.spec
     hw = trial_hardware_price(spec, ctx)
     started = time.perf_counter()
@@ -594,6 +589,4 @@ def _log_parent_summary(
     # Hypervolume, recommendations, every run's pareto_rank and the chart artifacts: at the end
     # of a sweep only (charts take seconds); never fatal.
     if review:
-        from sweeper.report import log_review
-
         log_review(tracker, parent_id, study)

@@ -6,6 +6,7 @@ from typing import Any
 
 import optuna
 
+from sweeper.metrics import SPENT_EUR_TOTAL
 from sweeper.mlflow_view import stored_view_link
 from sweeper.storage import load_existing_study
 from sweeper.study import LoadedStudy
@@ -56,7 +57,7 @@ def summarize(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
         "mlflow_view": None if view is None else view.lines(),
         "objectives": dict(zip(loaded.objective_names, loaded.directions, strict=True)),
         "states": trial_states(study),
-        "spent_eur_total": spent_eur(study),
+        SPENT_EUR_TOTAL: spent_eur(study),
         "baseline": {
             k: v
             for k, v in baseline.items()

@@ -16,6 +16,11 @@ from rich.table import Table
 from sweeper.cli._apps import app
 from sweeper.cli._study_commands import StorageOpt, StudyArg, TrackingOpt
 from sweeper.errors import SweeperError
+from sweeper.metrics import (
+    COST_EUR_SERVING_MONTH,
+    COST_EUR_TRAIN_PROJECTED,
+    GPU_HOURS_TRAIN_PROJECTED,
+)
 from sweeper.redaction import redact_url, scrub
 
 console = Console()
@@ -280,14 +285,12 @@ def reprice_command(
                     for k, v in p.before.metrics.items()
                     if k in loaded.spec.eval.tasks or k.endswith("_stderr")
                 },
-                "cost_eur_train_projected_before": p.before.metrics.get("cost_eur_train_projected"),
-                "cost_eur_train_projected_after": p.after.metrics.get("cost_eur_train_projected"),
-                "gpu_hours_train_projected_before": p.before.metrics.get(
-                    "gpu_hours_train_projected"
-                ),
-                "gpu_hours_train_projected_after": p.after.metrics.get("gpu_hours_train_projected"),
-                "cost_eur_serving_month_before": p.before.metrics.get("cost_eur_serving_month"),
-                "cost_eur_serving_month_after": p.after.metrics.get("cost_eur_serving_month"),
+                "cost_eur_train_projected_before": p.before.metrics.get(COST_EUR_TRAIN_PROJECTED),
+                "cost_eur_train_projected_after": p.after.metrics.get(COST_EUR_TRAIN_PROJECTED),
+                "gpu_hours_train_projected_before": p.before.metrics.get(GPU_HOURS_TRAIN_PROJECTED),
+                "gpu_hours_train_projected_after": p.after.metrics.get(GPU_HOURS_TRAIN_PROJECTED),
+                "cost_eur_serving_month_before": p.before.metrics.get(COST_EUR_SERVING_MONTH),
+                "cost_eur_serving_month_after": p.after.metrics.get(COST_EUR_SERVING_MONTH),
                 "cost_eur_horizon_before": cost_eur_horizon(p.before, horizon_months),
                 "cost_eur_horizon_after": cost_eur_horizon(p.after, horizon_months),
                 "feasible_after": p.after.feasible,
@@ -422,8 +425,8 @@ def report_command(
         m = rec.record.metrics
         console.print(
             f"recommended: trial {rec.record.number} ({analysis.quality}="
-            f"{m[analysis.quality]:.4g}); training {_eur(m.get('cost_eur_train_projected'))}, "
-            f"serving {_eur(m.get('cost_eur_serving_month'))}/month"
+            f"{m[analysis.quality]:.4g}); training {_eur(m.get(COST_EUR_TRAIN_PROJECTED))}, "
+            f"serving {_eur(m.get(COST_EUR_SERVING_MONTH))}/month"
         )
     from sweeper.mlflow_view import stored_view_link
 

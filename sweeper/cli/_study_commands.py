@@ -16,6 +16,7 @@ from rich.text import Text
 
 from sweeper.cli import _exit_codes as exit_codes
 from sweeper.cli._apps import app
+from sweeper.metrics import COST_EUR_TRIAL
 from sweeper.redaction import redact_url
 
 if TYPE_CHECKING:  # the quote is imported when a command runs (start-up speed)
@@ -330,14 +331,14 @@ def _trial_rows(data: dict) -> tuple[list[str], list[list[str]]]:
     """The trials as plain-text cells: number (``*`` = Pareto-optimal), state, each objective,
     the trial's own cost, its parameters and notes."""
     objectives = list(data["objectives"])
-    header = ["#", "state", *objectives, "cost_eur_trial (€)", "params"]
+    header = ["#", "state", *objectives, f"{COST_EUR_TRIAL} (€)", "params"]
     rows = []
     for t in data["trials"]:
         mark = "*" if t["pareto"] else ""
         row = [f"{t['number']}{mark}", t["state"]]
         row += [_metric_cell(t["metrics"], n) for n in objectives]
         row += [
-            f"{t['metrics'].get('cost_eur_trial', 0.0):.4f}",
+            f"{t['metrics'].get(COST_EUR_TRIAL, 0.0):.4f}",
             ", ".join(f"{k}={_fmt(v)}" for k, v in t["params"].items()),
         ]
         notes = []
@@ -392,18 +393,15 @@ def _print_quote(q: Quote) -> None:
     table = Table()
     for c in ["", "P10", "P50", "P90"]:
         table.add_column(c, justify="right")
-    in_study = q.per_trial.cost_eur_trial_in_study
-    for key, label in [
-        ("trial_seconds", "seconds per trial (trains, worst case)"),
-        ("cost_eur_trial", "€ per trial (trains, worst case)"),
-        (
-            "cost_eur_trial_in_study",
-            f"€ per trial in this study (mean {_fmt(in_study.mean)})",
-        ),
-        ("cost_eur_train_projected", "€ full-scale training (projected)"),
-        ("gpu_hours_train_projected", "GPU-hours full-scale (projected)"),
+    per_trial = q.per_trial
+    in_study = per_trial.cost_eur_trial_in_study
+    for s, label in [
+        (per_trial.trial_seconds, "seconds per trial (trains, worst case)"),
+        (per_trial.cost_eur_trial, "€ per trial (trains, worst case)"),
+        (in_study, f"€ per trial in this study (mean {_fmt(in_study.mean)})"),
+        (per_trial.cost_eur_train_projected, "€ full-scale training (projected)"),
+        (per_trial.gpu_hours_train_projected, "GPU-hours full-scale (projected)"),
     ]:
-        s = getattr(q.per_trial, key)
         table.add_row(label, *(_fmt(v) for v in (s.p10, s.p50, s.p90)))
     console.print(table)
     total = q.study_total

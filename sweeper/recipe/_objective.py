@@ -22,6 +22,25 @@ from sweeper.costing import (
     trial_hardware_price,
 )
 from sweeper.hardware_probe import machine_name
+from sweeper.metrics import (
+    CACHE_HITS,
+    COST_EUR_SAVED_BY_CACHE,
+    COST_EUR_TRAIN_TRIAL,
+    COST_EUR_TRIAL,
+    EVAL_SECONDS,
+    MERGE_SECONDS,
+    MODEL_SIZE_BYTES,
+    PEAK_GPU_MEMORY_BYTES,
+    PEAK_MEMORY_BYTES,
+    QUANTIZE_SECONDS,
+    TOKENS_EVALUATED,
+    TOKENS_TRAINED,
+    TRAIN_LOSS_FINAL,
+    TRAIN_MEMORY_GIB_PROJECTED,
+    TRAIN_SECONDS,
+    TRAINABLE_PARAMS,
+    WALL_SECONDS,
+)
 from sweeper.provenance import provenance_tags
 from sweeper.recipe._cache import WorkCache
 from sweeper.recipe._constraints import constraint_values, feasible
@@ -219,9 +238,9 @@ class RecipeObjective:
         if not fit.fits:  # rejected before anything is spent
             reason = fit.reason()
             metrics = {
-                "wall_seconds": time.perf_counter() - started,
-                "cost_eur_trial": 0.0,
-                "train_memory_gib_projected": fit.need_gib_per_gpu,
+                WALL_SECONDS: time.perf_counter() - started,
+                COST_EUR_TRIAL: 0.0,
+                TRAIN_MEMORY_GIB_PROJECTED: fit.need_gib_per_gpu,
             }
             trial.set_user_attr(ATTR_METRICS, metrics)
             trial.set_user_attr(ATTR_FAIL_REASON, reason)
@@ -268,12 +287,12 @@ class RecipeObjective:
         wall = time.perf_counter() - started
         metrics = score_metrics(self.loaded.eval_tasks, result.scores)
         metrics.update(self._measured(result, wall))
-        metrics["peak_memory_bytes"] = float(usage.peak_memory_bytes)
+        metrics[PEAK_MEMORY_BYTES] = float(usage.peak_memory_bytes)
         peak_gpu = peak_gpu_memory_bytes(self.load.device)
         if peak_gpu is not None:
-            metrics["peak_gpu_memory_bytes"] = float(peak_gpu)
+            metrics[PEAK_GPU_MEMORY_BYTES] = float(peak_gpu)
         metrics.update(projected)
-        metrics["train_memory_gib_projected"] = fit.need_gib_per_gpu
+        metrics[TRAIN_MEMORY_GIB_PROJECTED] = fit.need_gib_per_gpu
         if serving is not None:
             metrics.update(serving.metrics())
         baseline = (trial.study.user_attrs.get(STUDY_ATTR_BASELINE) or {}).get("metrics", {})
@@ -365,28 +384,28 @@ class RecipeObjective:
         """What a trial that stopped early (pruned, failed) is charged: its wall time so far."""
         wall = time.perf_counter() - started
         return {
-            "wall_seconds": wall,
-            "cost_eur_trial": cost_eur_for_seconds(wall, self.hw.eur_per_hour),
+            WALL_SECONDS: wall,
+            COST_EUR_TRIAL: cost_eur_for_seconds(wall, self.hw.eur_per_hour),
             **projected,
         }
 
     def _measured(self, result: RecipeResult, wall: float) -> dict[str, float]:
         rate = self.hw.eur_per_hour
         return {
-            "wall_seconds": wall,
-            "cost_eur_trial": cost_eur_for_seconds(wall, rate),
-            "cost_eur_train_trial": cost_eur_for_seconds(result.train_seconds, rate),
-            "cost_eur_saved_by_cache": cost_eur_for_seconds(result.saved_seconds, rate),
-            "train_seconds": result.train_seconds,
-            "eval_seconds": result.eval_seconds,
-            "merge_seconds": result.merge_seconds,
-            "quantize_seconds": result.quantize_seconds,
-            "cache_hits": float(sum(1 for s in result.steps if s.hit)),
-            "tokens_trained": float(result.tokens_trained),
-            "tokens_evaluated": float(result.tokens_evaluated),
-            "trainable_params": float(result.trainable_params),
-            "model_size_bytes": float(result.model_size_bytes),
-            "train_loss_final": float(result.train_loss_final),
+            WALL_SECONDS: wall,
+            COST_EUR_TRIAL: cost_eur_for_seconds(wall, rate),
+            COST_EUR_TRAIN_TRIAL: cost_eur_for_seconds(result.train_seconds, rate),
+            COST_EUR_SAVED_BY_CACHE: cost_eur_for_seconds(result.saved_seconds, rate),
+            TRAIN_SECONDS: result.train_seconds,
+            EVAL_SECONDS: result.eval_seconds,
+            MERGE_SECONDS: result.merge_seconds,
+            QUANTIZE_SECONDS: result.quantize_seconds,
+            CACHE_HITS: float(sum(1 for s in result.steps if s.hit)),
+            TOKENS_TRAINED: float(result.tokens_trained),
+            TOKENS_EVALUATED: float(result.tokens_evaluated),
+            TRAINABLE_PARAMS: float(result.trainable_params),
+            MODEL_SIZE_BYTES: float(result.model_size_bytes),
+            TRAIN_LOSS_FINAL: float(result.train_loss_final),
         }
 
     def _params(self, settings: RecipeSettings, projection: Any, serving: Any) -> dict[str, Any]:

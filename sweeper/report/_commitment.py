@@ -15,6 +15,7 @@ from typing import Any
 
 from cost_models import DEFAULT_PRICE_DECLINE_PER_YEAR, CommitmentComparison, compare_commitments
 from cost_models._commitment import HOURS_PER_MONTH
+from sweeper.metrics import SERVING_REPLICAS
 from sweeper.report._records import TrialRecord
 
 
@@ -44,7 +45,7 @@ def commitment_advice(
     training = record.projection.get("training") or {}
     if serving.get("serving_instance"):
         label = str(serving["serving_instance"])
-        instances = int(serving.get("serving_replicas") or 1)
+        instances = int(serving.get(SERVING_REPLICAS) or 1)
         hours = HOURS_PER_MONTH
         interruptible = False
         usage = (
