@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import optuna
@@ -95,6 +96,8 @@ class TrialRecord:
     #: Training step (as a string, as JSON keeps it) -> intermediate value.
     intermediate: dict[str, float] = field(default_factory=dict)
     run_params: dict[str, Any] | None = None
+    #: When the trial finished (``None``: still running).
+    completed: datetime | None = None
 
     @classmethod
     def read(cls, trial: optuna.trial.FrozenTrial) -> TrialRecord:
@@ -112,6 +115,7 @@ class TrialRecord:
             constraints=dict(attrs.get(ATTR_CONSTRAINTS) or {}),
             intermediate=dict(attrs.get(ATTR_INTERMEDIATE) or {}),
             run_params=attrs.get(ATTR_RUN_PARAMS),
+            completed=trial.datetime_complete,
         )
 
     @property
@@ -129,7 +133,7 @@ def write_outcome(
     """Record what a trial ends with: its metrics (replacing any recorded) and, when it did not
     complete, why."""
     if metrics is not None:
-        trial.set_user_attr(ATTR_METRICS, dict(metrics))
+        trial.set_user_attr(ATTR_METRICS, metrics)
     if fail_reason is not None:
         trial.set_user_attr(ATTR_FAIL_REASON, fail_reason)
 

@@ -31,7 +31,7 @@ from sweeper.quote._workload import (
 )
 from sweeper.search import RecipeSettings
 from sweeper.study import LoadedStudy
-from sweeper.trial_record import ATTR_CACHE, ATTR_INTERMEDIATE, ATTR_MACHINE, ATTR_METRICS
+from sweeper.trial_record import TrialRecord
 
 #: How a time model fitted on the study's own completed trials names its source (the budget
 #: guard stops overrunning trials only under such a model).
@@ -62,14 +62,15 @@ def calibration_rows(loaded: LoadedStudy, study: optuna.Study) -> list[Calibrati
     partners = study_partners(loaded)
     rows = []
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-        m = t.user_attrs.get(ATTR_METRICS, {})
+        record = TrialRecord.read(t)
+        m = record.metrics
         if TRAIN_SECONDS not in m or WALL_SECONDS not in m:
             continue
         try:
-            recipe = trial_recipe(loaded, t.params)
+            recipe = trial_recipe(loaded, record.params)
         except (KeyError, TypeError, ValueError):
             continue  # a trial of an earlier search space
-        cache = t.user_attrs.get(ATTR_CACHE) or {}  # absent: a LoRA-only trial without a cache
+        cache = record.cache or {}  # absent: a LoRA-only trial without a cache
         own = (
             not cache.get("lora", False) and m[TRAIN_SECONDS] > 0 and m.get(TOKENS_TRAINED, 1.0) > 0
         )
@@ -83,10 +84,10 @@ def calibration_rows(loaded: LoadedStudy, study: optuna.Study) -> list[Calibrati
                 recipe=recipe,
                 own=own,
                 tokens=tokens,
-                checks=len(t.user_attrs.get(ATTR_INTERMEDIATE) or {}),
+                checks=len(record.intermediate),
                 eval_ran=not cache.get("eval", False) and m.get(EVAL_SECONDS, 0.0) > 0,
-                completed=t.datetime_complete,
-                machine=t.user_attrs.get(ATTR_MACHINE),
+                completed=record.completed,
+                machine=record.machine,
             )
         )
     return rows

@@ -9,7 +9,7 @@ import optuna
 from sweeper.quote._work_identity import lora_id, recipe_id
 from sweeper.quote._workload import trial_recipe
 from sweeper.study import LoadedStudy
-from sweeper.trial_record import ATTR_CACHE, ATTR_INTERMEDIATE
+from sweeper.trial_record import TrialRecord
 
 
 @dataclass
@@ -33,13 +33,14 @@ def done_in_storage(loaded: LoadedStudy, study: optuna.Study | None) -> DoneWork
     if study is None:
         return done
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-        if t.user_attrs.get(ATTR_INTERMEDIATE):
+        record = TrialRecord.read(t)
+        if record.intermediate:
             done.reporters += 1
-        cache = t.user_attrs.get(ATTR_CACHE)
+        cache = record.cache
         if not cache:
             continue  # a trial of a runner without a work cache
         try:
-            recipe = trial_recipe(loaded, t.params)
+            recipe = trial_recipe(loaded, record.params)
         except (KeyError, TypeError, ValueError):
             continue
         done.loras.add(lora_id(recipe.lora))

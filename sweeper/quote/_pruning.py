@@ -12,7 +12,7 @@ import optuna
 
 from sweeper.quote._workload import max_steps, trial_recipe
 from sweeper.study import LoadedStudy
-from sweeper.trial_record import ATTR_INTERMEDIATE
+from sweeper.trial_record import TrialRecord
 
 #: Pruning, before the study has pruned anything. Optuna's median rule stops a trial whose
 #: intermediate value is below the median of earlier trials at the same step: with exchangeable
@@ -51,19 +51,19 @@ def pruning_model(loaded: LoadedStudy, study: optuna.Study | None) -> PruningMod
     eligible = pruned = reporters = 0
     fractions = []
     trials = study.get_trials(deepcopy=False) if study is not None else []
-    for t in sorted(trials, key=lambda t: t.number):
-        reports = t.user_attrs.get(ATTR_INTERMEDIATE) or {}
+    for record in sorted(map(TrialRecord.read, trials), key=lambda r: r.number):
+        reports = record.intermediate
         if not reports:
             continue  # did not train with the pruning callback (cache hit, rejected, no budget)
-        if t.state == optuna.trial.TrialState.PRUNED:
+        if record.state == optuna.trial.TrialState.PRUNED:
             pruned += 1
             eligible += 1
             try:
-                steps = max_steps(loaded, trial_recipe(loaded, t.params).lora)
+                steps = max_steps(loaded, trial_recipe(loaded, record.params).lora)
                 fractions.append(min(max(int(k) for k in reports) / steps, 1.0))
             except (KeyError, TypeError, ValueError):
                 pass
-        elif t.state == optuna.trial.TrialState.COMPLETE:
+        elif record.state == optuna.trial.TrialState.COMPLETE:
             eligible += reporters >= cfg.n_startup_trials
             reporters += 1
     if eligible >= MIN_PRUNING_TRIALS:

@@ -40,6 +40,8 @@ from sweeper.metrics import (
     TRAIN_SECONDS,
     TRAINABLE_PARAMS,
     WALL_SECONDS,
+    constraint_metric,
+    stderr_metric,
 )
 from sweeper.provenance import provenance_tags
 from sweeper.recipe._cache import WorkCache
@@ -65,6 +67,7 @@ from sweeper.trial_record import (
     ATTR_PROJECTION,
     ATTR_RUN_PARAMS,
     STUDY_ATTR_BASELINE,
+    write_outcome,
 )
 
 log = logging.getLogger(__name__)
@@ -242,8 +245,7 @@ class RecipeObjective:
                 COST_EUR_TRIAL: 0.0,
                 TRAIN_MEMORY_GIB_PROJECTED: fit.need_gib_per_gpu,
             }
-            trial.set_user_attr(ATTR_METRICS, metrics)
-            trial.set_user_attr(ATTR_FAIL_REASON, reason)
+            write_outcome(trial, metrics=metrics, fail_reason=reason)
             self._end_run(
                 run_id,
                 "PRUNED",
@@ -265,15 +267,13 @@ class RecipeObjective:
                     release_memory()
         except optuna.TrialPruned as exc:  # stopped early: charged what it spent
             spent = self._spent(started, projected)
-            trial.set_user_attr(ATTR_METRICS, spent)
-            trial.set_user_attr(ATTR_FAIL_REASON, str(exc))
+            write_outcome(trial, metrics=spent, fail_reason=str(exc))
             self._end_run(run_id, "PRUNED", spent, {"sweeper.pruned": str(exc)[:4000]})
             raise
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
             failed = self._spent(started, projected)
-            trial.set_user_attr(ATTR_METRICS, failed)
-            trial.set_user_attr(ATTR_FAIL_REASON, reason)
+            write_outcome(trial, metrics=failed, fail_reason=reason)
             self._end_run(
                 run_id,
                 "FAIL",
@@ -305,13 +305,13 @@ class RecipeObjective:
         cache_tags = {f"sweeper.cache.{s.step}": "hit" if s.hit else "miss" for s in result.steps}
         cache_tags |= {f"sweeper.cache_key.{s.step}": s.key for s in result.steps}
         trial.set_user_attr(ATTR_CACHE, {s.step: s.hit for s in result.steps})
-        trial.set_user_attr(ATTR_METRICS, metrics)
+        write_outcome(trial, metrics=metrics)
         tags = dict(cache_tags)
         if spec.constraints:
             trial.set_user_attr(ATTR_CONSTRAINTS, constraints)
             tags["feasible"] = "true" if feasible(constraints) else "false"
             tags["sweeper.violated"] = ",".join(k for k, v in constraints.items() if v > 0)
-            metrics_c = {f"constraint_{_slug(k)}": v for k, v in constraints.items()}
+            metrics_c = {constraint_metric(_slug(k)): v for k, v in constraints.items()}
         else:
             metrics_c = {}
         values = tuple(float(metrics[name]) for name in self.loaded.objective_names)
@@ -322,7 +322,7 @@ class RecipeObjective:
         ]
         if not_finite:  # Optuna fails such a trial: MLflow must say the same, with the reason
             reason = f"objective value not finite: {', '.join(not_finite)}"
-            trial.set_user_attr(ATTR_FAIL_REASON, reason)
+            write_outcome(trial, fail_reason=reason)
             self._end_run(
                 run_id, "FAIL", metrics | metrics_c, tags | {"sweeper.fail_reason": reason}
             )
@@ -488,7 +488,7 @@ class RecipeObjective:
         try:
             metrics = dict(trial.user_attrs.get(ATTR_METRICS) or {})
             if ATTR_FAIL_REASON not in trial.user_attrs:
-                trial.set_user_attr(ATTR_FAIL_REASON, reason)
+                write_outcome(trial, fail_reason=reason)
         except Exception:  # the storage too may be what failed
             metrics = {}
         self._end_run(run_id, state, metrics, {"sweeper.fail_reason": reason[:4000]})
@@ -512,7 +512,7 @@ def score_metrics(tasks: Mapping[str, Any], scores: dict[str, Any]) -> dict[str,
         score = scores[task if isinstance(task, str) else task.key]
         out[metric] = float(score.value)
         stderr = float(score.stderr) if score.stderr is not None else math.nan
-        out[f"{metric}_stderr"] = stderr
+        out[stderr_metric(metric)] = stderr
         for sub, value in (score.all_metrics or {}).items():
             if (
                 sub != score.metric
