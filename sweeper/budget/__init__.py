@@ -5,7 +5,8 @@ budget cannot cover it, the trial does not start. After the trial, its measured 
 reservation (``settle``). Spend can pass the budget only by the estimate errors of the trials that
 were in flight at the last admission (see ``_balance``). A trial that spends more than a factor
 of its reservation is stopped (``_overrun``). A worker's side of it -- reserve before each trial,
-settle after -- is ``_guard``; where the budget stands before a run is ``_position``.
+settle after -- is ``_guard``, given its ``_estimates`` by the runner; where the budget stands
+before a run is ``_position``.
 """
 
 from sweeper.budget._amounts import MAX_AMOUNT_EUR, MICRO_EUR_PER_EUR, to_eur, to_micro_eur
@@ -22,6 +23,7 @@ from sweeper.budget._errors import (
     UnknownReservationError,
     UnsupportedStorageError,
 )
+from sweeper.budget._estimates import Estimator, ReservationEstimates
 from sweeper.budget._guard import (
     BASELINE_KEY_PREFIX,
     BUDGET_EXHAUSTED,
@@ -31,8 +33,6 @@ from sweeper.budget._guard import (
     STALE_AFTER_P90_TRIALS,
     TRIAL_KEY_PREFIX,
     BudgetGuard,
-    Estimator,
-    ReservationEstimates,
     trial_key,
 )
 from sweeper.budget._ledger import BudgetLedger, default_worker_id

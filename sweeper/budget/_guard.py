@@ -43,7 +43,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -55,6 +54,7 @@ from sweeper.budget._errors import (
     BudgetNotSetError,
     ReservationStateError,
 )
+from sweeper.budget._estimates import Estimator, ReservationEstimates
 from sweeper.budget._ledger import BudgetLedger
 from sweeper.budget._overrun import SpendingLimit, elapsed_cost_eur, spending_limit
 from sweeper.budget._records import LedgerSummary
@@ -86,24 +86,6 @@ BUDGET_EXHAUSTED = "budget exhausted"
 
 def trial_key(number: int) -> str:
     return f"{TRIAL_KEY_PREFIX}{number}"
-
-
-@dataclass(frozen=True)
-class ReservationEstimates:
-    """What one trial and the base-model evaluation reserve, from the quote of the study."""
-
-    trial_eur: float
-    trial_seconds: float
-    baseline_eur: float
-    source: str
-    #: Whether the time model is calibrated on this study's completed trials. Only then does a
-    #: trial that overruns its reservation get stopped: a physics estimate may be off by more
-    #: than the overrun factor, and stopping every trial would keep the study from calibrating.
-    calibrated: bool = False
-
-
-#: What the guard asks for the current estimates (the quote, injected by the runner).
-Estimator = Callable[["LoadedStudy", optuna.Study], ReservationEstimates]
 
 
 class BudgetGuard:
