@@ -19,7 +19,8 @@ from typing import Any
 
 import optuna
 
-from objectives import evaluate_base_model, resolve_model_path
+import objectives
+from objectives import resolve_model_path
 from objectives.device import DeviceError, resolve_device, resolve_dtype
 from sweeper.budget import BudgetGuard
 from sweeper.costing import PricingContext, cost_eur_for_seconds, trial_hardware_price
@@ -500,7 +501,7 @@ def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path, load) -
     spec = loaded.spec
     hw = trial_hardware_price(spec, ctx)
     started = time.perf_counter()
-    scores = evaluate_base_model(
+    scores = objectives.evaluate_base_model(  # looked up per call (tests replace it)
         model_path,
         list(loaded.eval_tasks.values()),
         eval_limit=spec.eval.limit,
