@@ -28,6 +28,16 @@ from typing import Any
 
 import numpy as np
 
+from sweeper.metrics import (
+    COST_EUR_SERVING_MONTH,
+    COST_EUR_TRAIN_PROJECTED,
+    EVAL_SECONDS,
+    MERGE_SECONDS,
+    QUANTIZE_SECONDS,
+    TRAIN_SECONDS,
+    WALL_SECONDS,
+)
+
 REPO = Path(__file__).resolve().parents[1]
 TABLE = Path(__file__).resolve().parent / "data" / "recipe_table.csv"
 STUDY_FILE = REPO / "studies" / "recipe.yaml"
@@ -61,21 +71,21 @@ class RecipeSurrogate:
         }
         self.base_retention = float(self.rows[0]["base_retention"] or 0.68)
         trained = [r for r in self.rows if r["trained_lora"] == "1" and r["trained_partner"] == "0"]
-        self.train_s = statistics.median(float(r["train_seconds"]) for r in trained)
-        self.eval_s = statistics.median(float(r["eval_seconds"]) for r in self.rows)
+        self.train_s = statistics.median(float(r[TRAIN_SECONDS]) for r in trained)
+        self.eval_s = statistics.median(float(r[EVAL_SECONDS]) for r in self.rows)
         merging = [r for r in self.rows if r["merge_method"] != "none"]
-        self.merge_s = statistics.median(float(r["merge_seconds"]) for r in merging)
+        self.merge_s = statistics.median(float(r[MERGE_SECONDS]) for r in merging)
         self.quantize_s = {
             q: statistics.median(
-                float(r["quantize_seconds"]) for r in self.rows if r["quantization"] == q
+                float(r[QUANTIZE_SECONDS]) for r in self.rows if r["quantization"] == q
             )
             for q in {r["quantization"] for r in self.rows}
         }
         self.overhead_s = statistics.median(
             max(
-                float(r["wall_seconds"])
-                - sum(float(r[k]) for k in ("train_seconds", "eval_seconds", "merge_seconds"))
-                - float(r["quantize_seconds"]),
+                float(r[WALL_SECONDS])
+                - sum(float(r[k]) for k in (TRAIN_SECONDS, EVAL_SECONDS, MERGE_SECONDS))
+                - float(r[QUANTIZE_SECONDS]),
                 0.0,
             )
             for r in self.rows
@@ -112,7 +122,7 @@ class RecipeSurrogate:
     def _price(self, r, lr, method, quant, instance, pricing) -> dict[str, float]:  # noqa: ANN001
         from objectives import get_quant_method
         from sweeper.costing import project_serving
-        from sweeper.quote import _trial_recipe
+        from sweeper.quote import trial_recipe
         from sweeper.recipe import RecipeObjective
 
         ctx = _pricing()
@@ -126,14 +136,14 @@ class RecipeSurrogate:
         }
         if method != "none":
             params |= {"merge_weight": 0.5, "merge_density": 1.0}
-        settings = _trial_recipe(self.loaded, params)
+        settings = trial_recipe(self.loaded, params)
         objective = RecipeObjective.__new__(RecipeObjective)
         objective.loaded, objective.ctx = self.loaded, ctx
-        train = objective._projected_metrics(settings)[1]["cost_eur_train_projected"]
+        train = objective._projected_metrics(settings)[1][COST_EUR_TRAIN_PROJECTED]
         serving = project_serving(self.loaded.spec, get_quant_method(quant).serving_dtype, ctx)
         return {
-            "cost_eur_train_projected": float(train),
-            "cost_eur_serving_month": float(serving.metrics()["cost_eur_serving_month"]),
+            COST_EUR_TRAIN_PROJECTED: float(train),
+            COST_EUR_SERVING_MONTH: float(serving.metrics()[COST_EUR_SERVING_MONTH]),
         }
 
     def trial_eur(self, params: dict[str, Any], trained: set, partner_done: bool) -> float:

@@ -161,13 +161,13 @@ PARTS = (
     (
         "budget ledger: reserve, settle, recover",
         [
-            ("budget_guard.py", "_reserve"),
-            ("budget_guard.py", "_settle"),
-            ("budget_guard.py", "recover"),
-            ("budget_guard.py", "balance_metrics"),
+            ("budget/_guard.py", "_reserve"),
+            ("budget/_guard.py", "_settle"),
+            ("budget/_guard.py", "recover"),
+            ("budget/_guard.py", "balance_metrics"),
         ],
     ),
-    ("re-quotes for the reservation", [("budget_guard.py", "estimates")]),
+    ("re-quotes for the reservation", [("budget/_guard.py", "estimates")]),
     ("Optuna trial user attributes", [("_trial.py", "set_user_attr")]),
     (
         "projection, memory fit, serving price",
@@ -177,7 +177,7 @@ PARTS = (
             ("costing.py", "training_memory_fit"),
         ],
     ),
-    ("spend so far (all trials)", [("runner.py", "spent_eur")]),
+    ("spend so far (all trials)", [("trial_record.py", "spent_eur")]),
     ("end of sweep: summary, review charts", [("runner.py", "_log_parent_summary")]),
 )
 

@@ -36,9 +36,15 @@ import numpy as np
 import optuna
 
 from benchmarks._common import machine, parser, print_table
+from sweeper.metrics import (
+    COST_EUR_SERVING_MONTH,
+    COST_EUR_TRAIN_PROJECTED,
+    COST_EUR_TRIAL,
+    WALL_SECONDS,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-OBJECTIVES = ("quality", "retention", "cost_eur_train_projected", "cost_eur_serving_month")
+OBJECTIVES = ("quality", "retention", COST_EUR_TRAIN_PROJECTED, COST_EUR_SERVING_MONTH)
 DIRECTIONS = ["maximize", "maximize", "minimize", "minimize"]
 
 
@@ -61,8 +67,8 @@ def synthetic_trials(n: int, seed: int = 0) -> list[optuna.trial.FrozenTrial]:
         serving = float(rng.uniform(2000, 7000))
         values = [quality, retention, train, serving]
         metrics = dict(zip(OBJECTIVES, values, strict=True)) | {
-            "cost_eur_trial": float(rng.uniform(0.001, 0.01)),
-            "wall_seconds": float(rng.uniform(40, 400)),
+            COST_EUR_TRIAL: float(rng.uniform(0.001, 0.01)),
+            WALL_SECONDS: float(rng.uniform(40, 400)),
         }
         out.append(
             optuna.trial.create_trial(
@@ -96,8 +102,9 @@ def time_best_trials(url: str | optuna.Study) -> tuple[float, int]:
 
 def time_tagging(study: optuna.Study, folder: Path) -> tuple[float, float]:
     """The runner's Pareto tagging: (first call without its writes, one steady-state call)."""
-    from sweeper.runner import ATTR_MLFLOW_RUN, ParetoTagger
+    from sweeper.runner import ParetoTagger
     from sweeper.tracking import Tracker
+    from sweeper.trial_record import ATTR_MLFLOW_RUN
 
     tracker = Tracker(f"sqlite:///{folder / 'mlflow.db'}", "scale")
     tagger = ParetoTagger(_NoWrites())  # type: ignore[arg-type]

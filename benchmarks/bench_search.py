@@ -25,9 +25,10 @@ import optuna
 
 from benchmarks._common import iqr, machine, median, parser, print_table
 from benchmarks._surrogate import RecipeSurrogate, read_table
+from sweeper.metrics import COST_EUR_SERVING_MONTH, COST_EUR_TRAIN_PROJECTED
 
 SIGNS = np.array([-1.0, -1.0, 1.0, 1.0])  # to minimisation
-OBJECTIVES = ("quality", "retention", "cost_eur_train_projected", "cost_eur_serving_month")
+OBJECTIVES = ("quality", "retention", COST_EUR_TRAIN_PROJECTED, COST_EUR_SERVING_MONTH)
 #: The cost-aware sampler sees the surrogate's trial euros through this much log-normal error
 #: (calibrated quotes are within about +-25 %, see bench_estimate).
 COST_PREDICTION_ERROR = 0.2

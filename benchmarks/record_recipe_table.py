@@ -16,6 +16,17 @@ from pathlib import Path
 
 import optuna
 
+from sweeper.metrics import (
+    COST_EUR_SERVING_MONTH,
+    COST_EUR_TRAIN_PROJECTED,
+    COST_EUR_TRIAL,
+    EVAL_SECONDS,
+    MERGE_SECONDS,
+    QUANTIZE_SECONDS,
+    TRAIN_SECONDS,
+    WALL_SECONDS,
+)
+
 TABLE = Path(__file__).resolve().parent / "data" / "recipe_table.csv"
 PARAMS = (
     "lora_r",
@@ -30,14 +41,14 @@ PARAMS = (
 METRICS = (
     "quality",
     "retention",
-    "cost_eur_trial",
-    "wall_seconds",
-    "train_seconds",
-    "eval_seconds",
-    "merge_seconds",
-    "quantize_seconds",
-    "cost_eur_train_projected",
-    "cost_eur_serving_month",
+    COST_EUR_TRIAL,
+    WALL_SECONDS,
+    TRAIN_SECONDS,
+    EVAL_SECONDS,
+    MERGE_SECONDS,
+    QUANTIZE_SECONDS,
+    COST_EUR_TRAIN_PROJECTED,
+    COST_EUR_SERVING_MONTH,
 )
 COLUMNS = ("study", "trial", *PARAMS, *METRICS, "trained_lora", "trained_partner", "base_retention")
 
@@ -45,16 +56,18 @@ COLUMNS = ("study", "trial", *PARAMS, *METRICS, "trained_lora", "trained_partner
 def rows(storage_url: str, study_name: str) -> list[dict[str, object]]:
     from sweeper.search import fixed_values
     from sweeper.study import load_study
+    from sweeper.trial_record import ATTR_CACHE, ATTR_METRICS, STUDY_ATTR_BASELINE, STUDY_ATTR_FILE
 
     study = optuna.load_study(study_name=study_name, storage=storage_url)
     fixed = {}
-    if study.user_attrs.get("study_file") and Path(study.user_attrs["study_file"]).exists():
-        fixed = fixed_values(load_study(study.user_attrs["study_file"]).spec.search_space)
-    base = (study.user_attrs.get("baseline") or {}).get("metrics", {})
+    study_file = study.user_attrs.get(STUDY_ATTR_FILE)
+    if study_file and Path(study_file).exists():
+        fixed = fixed_values(load_study(study_file).spec.search_space)
+    base = (study.user_attrs.get(STUDY_ATTR_BASELINE) or {}).get("metrics", {})
     out = []
     for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
-        m = t.user_attrs.get("metrics", {})
-        cache = t.user_attrs.get("cache") or {}
+        m = t.user_attrs.get(ATTR_METRICS, {})
+        cache = t.user_attrs.get(ATTR_CACHE) or {}
         params = {"merge_method": "none", **fixed, **t.params}
         out.append(
             {"study": study_name, "trial": t.number}

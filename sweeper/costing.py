@@ -10,6 +10,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import cost_models
+from sweeper.metrics import (
+    COST_EUR_PER_MTOK_SERVING,
+    COST_EUR_SERVING_MONTH,
+    COST_EUR_TRAIN_PROJECTED,
+    GPU_HOURS_TRAIN_PROJECTED,
+    SERVING_MEMORY_GIB,
+    SERVING_REPLICAS,
+    SERVING_TOKENS_PER_SECOND,
+    TRAIN_FLOPS_PROJECTED,
+)
 from sweeper.model_config import study_model_shape
 from sweeper.search import LoraSettings
 from sweeper.study import Study
@@ -84,9 +94,9 @@ class ProjectedTraining:
 
     def metrics(self) -> dict[str, float]:
         return {
-            "train_flops_projected": self.train_flops_projected,
-            "gpu_hours_train_projected": self.gpu_hours_train_projected,
-            "cost_eur_train_projected": self.cost_eur_train_projected,
+            TRAIN_FLOPS_PROJECTED: self.train_flops_projected,
+            GPU_HOURS_TRAIN_PROJECTED: self.gpu_hours_train_projected,
+            COST_EUR_TRAIN_PROJECTED: self.cost_eur_train_projected,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -239,11 +249,11 @@ class ProjectedServing:
 
     def metrics(self) -> dict[str, float]:
         return {
-            "serving_memory_gib": self.serving_memory_gib,
-            "serving_tokens_per_second": self.serving_tokens_per_second,
-            "cost_eur_per_mtok_serving": self.cost_eur_per_mtok_serving,
-            "cost_eur_serving_month": self.cost_eur_serving_month,
-            "serving_replicas": float(self.serving_replicas),
+            SERVING_MEMORY_GIB: self.serving_memory_gib,
+            SERVING_TOKENS_PER_SECOND: self.serving_tokens_per_second,
+            COST_EUR_PER_MTOK_SERVING: self.cost_eur_per_mtok_serving,
+            COST_EUR_SERVING_MONTH: self.cost_eur_serving_month,
+            SERVING_REPLICAS: float(self.serving_replicas),
         }
 
     def as_dict(self) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Running a sweep: Optuna asks, a LoRA trial trains and evaluates, costs are computed, MLflow logs.
 
-Everything a finished trial measured is kept in the Optuna storage (trial user attributes) as well
-as in MLflow, so results survive an unreachable tracking server and a crash resumes from storage.
+Everything a finished trial measured is kept in the Optuna storage (trial user attributes,
+``sweeper.trial_record``) as well as in MLflow, so results survive an unreachable tracking server
+and a crash resumes from storage. This module is the composition root: it gives the budget guard
+(``sweeper.budget``) its estimator, the quote's ``reservation_estimates``.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,17 +19,51 @@ from typing import Any
 
 import optuna
 
+import objectives
+from objectives import resolve_model_path
+from objectives.device import DeviceError, resolve_device, resolve_dtype
+from sweeper.budget import BudgetGuard
 from sweeper.costing import PricingContext, cost_eur_for_seconds, trial_hardware_price
 from sweeper.errors import StudyFileError
 from sweeper.handoff import log_winners
+from sweeper.metrics import (
+    BASELINE_COST_EUR,
+    COST_EUR_TRIAL,
+    SPENT_EUR_TOTAL,
+    WALL_SECONDS,
+    baseline_metric,
+    best_metric,
+    trials_in_state_metric,
+)
 from sweeper.mlflow_view import ParetoPublisher, ViewLink, log_study_inputs_quietly
 from sweeper.provenance import provenance_tags
+from sweeper.quote import reservation_estimates
+from sweeper.recipe import (
+    ModelLoad,
+    RecipeObjective,
+    WorkCache,
+    constraints_func,
+    default_cache_dir,
+    score_metrics,
+)
 from sweeper.redaction import redact_url
-from sweeper.report import pareto_run_tags
-from sweeper.storage import StopAtTotalTrials, open_storage, open_study
-from sweeper.study import LoadedStudy
+from sweeper.report import log_review, pareto_run_tags
+from sweeper.storage import GRACE_PERIOD_S, StopAtTotalTrials, open_storage, open_study
+from sweeper.study import Choices, Fixed, LoadedStudy
 from sweeper.sync import sync_quietly
 from sweeper.tracking import Tracker, TrackingUnavailable, storage_id
+from sweeper.trial_record import (
+    ATTR_FAIL_REASON,
+    ATTR_METRICS,
+    ATTR_MLFLOW_RUN,
+    STUDY_ATTR_BASELINE,
+    STUDY_ATTR_FILE,
+    STUDY_ATTR_OBJECTIVES,
+    STUDY_ATTR_SHA256,
+    spent_eur,
+    trial_states,
+    write_outcome,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,36 +84,14 @@ class _InterruptWithoutTraceback(logging.Filter):
 #: Where Optuna logs a failed trial.
 logging.getLogger("optuna.study._optimize").addFilter(_InterruptWithoutTraceback())
 
-# Trial user-attribute keys (the storage side of every trial's record) live with the objective.
-from sweeper.recipe import (  # noqa: E402
-    ATTR_FAIL_REASON,
-    ATTR_METRICS,
-    ATTR_MLFLOW_RUN,
-    ATTR_PROJECTION,
-    STUDY_ATTR_BASELINE,
-    ModelLoad,
-    RecipeObjective,
-    WorkCache,
-    constraints_func,
-    default_cache_dir,
-    score_metrics,
-)
-
 __all__ = [
-    "ATTR_FAIL_REASON",
-    "ATTR_METRICS",
-    "ATTR_MLFLOW_RUN",
-    "ATTR_PROJECTION",
     "INTERRUPTED",
-    "STUDY_ATTR_BASELINE",
     "RecipeObjective",
     "SweepSummary",
     "TrialReport",
     "make_sampler",
     "run_sweep",
     "score_metrics",
-    "spent_eur",
-    "trial_states",
 ]
 
 
@@ -166,22 +179,6 @@ def make_sampler(loaded: LoadedStudy, seed: int) -> optuna.samplers.BaseSampler:
     )
 
 
-def spent_eur(study: optuna.Study) -> float:
-    """EUR spent by every recorded trial of the study (failed and pruned ones too) plus its
-    baseline."""
-    total = sum(
-        float(t.user_attrs.get(ATTR_METRICS, {}).get("cost_eur_trial", 0.0))
-        for t in study.get_trials(deepcopy=False)
-    )
-    baseline = study.user_attrs.get(STUDY_ATTR_BASELINE) or {}
-    return total + float(baseline.get("cost_eur_trial", 0.0))
-
-
-def trial_states(study: optuna.Study) -> dict[str, int]:
-    """How many trials the study has in each Optuna state (COMPLETE, FAIL, ...)."""
-    return dict(Counter(t.state.name for t in study.get_trials(deepcopy=False)))
-
-
 def run_sweep(
     loaded: LoadedStudy,
     *,
@@ -212,10 +209,10 @@ def run_sweep(
     study = open_study(loaded, storage)
     # A resumed run must not replay the same random draws: offset the seed by the trials so far.
     study.sampler = make_sampler(loaded, loaded.spec.seed + len(study.get_trials(deepcopy=False)))
-    study.set_user_attr("study_file", str(loaded.path))
-    study.set_user_attr("study_sha256", loaded.sha256)
+    study.set_user_attr(STUDY_ATTR_FILE, str(loaded.path))
+    study.set_user_attr(STUDY_ATTR_SHA256, loaded.sha256)
     study.set_user_attr(
-        "objectives", dict(zip(loaded.objective_names, loaded.directions, strict=True))
+        STUDY_ATTR_OBJECTIVES, dict(zip(loaded.objective_names, loaded.directions, strict=True))
     )
 
     ctx = PricingContext.load()
@@ -229,7 +226,7 @@ def run_sweep(
                 storage_id(storage_url),
                 params={
                     "study_file": str(loaded.path),
-                    "objectives": json.dumps(study.user_attrs["objectives"]),
+                    "objectives": json.dumps(study.user_attrs[STUDY_ATTR_OBJECTIVES]),
                     "search_space": loaded.spec.search_space.model_dump_json()[:6000],
                 },
                 tags=provenance_tags(loaded.sha256, loaded.spec.seed, ctx.provenance()),
@@ -259,7 +256,7 @@ def run_sweep(
     objective = RecipeObjective(loaded, ctx, tracker, parent_id, model_path, cache, load)
     hw_eur_per_hour = trial_hardware_price(loaded.spec, ctx).eur_per_hour
     objective = _recording_interruption(objective, tracker, hw_eur_per_hour)
-    objective = budget.wrap(objective)  # reserve before each trial, settle after (budget_guard)
+    objective = budget.wrap(objective)  # reserve before each trial, settle after (budget guard)
     reports: list[TrialReport] = []
     pareto_tags = ParetoTagger(tracker) if tracker is not None else None
     review = (
@@ -275,7 +272,7 @@ def run_sweep(
             number=frozen.number,
             state=frozen.state.name,
             values=values,
-            cost_eur_trial=float(metrics.get("cost_eur_trial", 0.0)),
+            cost_eur_trial=float(metrics.get(COST_EUR_TRIAL, 0.0)),
             spent_eur_total=spent_eur(st),
             fail_reason=frozen.user_attrs.get(ATTR_FAIL_REASON),
         )
@@ -285,7 +282,7 @@ def run_sweep(
                 # One write to the parent run a trial: spend, and the budget's balance if any.
                 tracker.log(
                     parent_id,
-                    metrics={"spent_eur_total": report.spent_eur_total} | budget.balance_metrics(),
+                    metrics={SPENT_EUR_TOTAL: report.spent_eur_total} | budget.balance_metrics(),
                     step=frozen.number,
                 )
                 assert pareto_tags is not None and review is not None
@@ -341,16 +338,15 @@ def _prepare_trials(
     baseline: bool,
     update_budget: bool,
     load: Any,
-) -> tuple[Any, str]:
+) -> tuple[BudgetGuard, str]:
     """The budget guard and the model folder; the base-model evaluation once per study."""
-    from objectives import resolve_model_path
-    from sweeper.budget_guard import BudgetGuard  # imports this module: import it late
-
     budget = BudgetGuard.open(
         loaded,
         study,
         storage_url,
         eur_per_hour=trial_hardware_price(loaded.spec, ctx).eur_per_hour,
+        estimate=reservation_estimates,
+        stale_grace_s=GRACE_PERIOD_S,
         on_status=status,
         tracker=tracker,
         parent_run_id=parent_id,
@@ -472,9 +468,6 @@ class ParetoTagger:
 def model_load(loaded: LoadedStudy, device: str) -> ModelLoad:
     """Where and in which dtype this process runs the study's trials, decided once; a device,
     dtype or train quantization this machine cannot run is a ``StudyFileError`` up front."""
-    from objectives.device import DeviceError, resolve_device, resolve_dtype
-    from sweeper.study._schema import Choices, Fixed
-
     spec = loaded.spec
     try:
         resolved = resolve_device(device)
@@ -505,12 +498,10 @@ def model_load(loaded: LoadedStudy, device: str) -> ModelLoad:
 
 
 def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path, load) -> None:
-    from objectives import evaluate_base_model
-
     spec = loaded.spec
     hw = trial_hardware_price(spec, ctx)
     started = time.perf_counter()
-    scores = evaluate_base_model(
+    scores = objectives.evaluate_base_model(  # looked up per call (tests replace it)
         model_path,
         list(loaded.eval_tasks.values()),
         eval_limit=spec.eval.limit,
@@ -522,15 +513,15 @@ def _record_baseline(loaded, study, ctx, tracker, parent_id, model_path, load) -
     metrics = score_metrics(loaded.eval_tasks, scores)
     baseline = {
         "metrics": metrics,
-        "wall_seconds": wall,
-        "cost_eur_trial": cost_eur_for_seconds(wall, hw.eur_per_hour),
+        WALL_SECONDS: wall,
+        COST_EUR_TRIAL: cost_eur_for_seconds(wall, hw.eur_per_hour),
     }
     study.set_user_attr(STUDY_ATTR_BASELINE, baseline)
     if tracker is not None and parent_id is not None:
         tracker.log(
             parent_id,
-            metrics={f"baseline_{k}": v for k, v in metrics.items()}
-            | {"baseline_cost_eur": baseline["cost_eur_trial"]},
+            metrics={baseline_metric(k): v for k, v in metrics.items()}
+            | {BASELINE_COST_EUR: baseline[COST_EUR_TRIAL]},
         )
 
 
@@ -550,12 +541,12 @@ def _recording_interruption(
             return objective(trial)
         except KeyboardInterrupt:
             metrics = trial.user_attrs.get(ATTR_METRICS) or {}
-            if "cost_eur_trial" not in metrics:
+            if COST_EUR_TRIAL not in metrics:
                 wall = time.perf_counter() - started
                 cost_eur = cost_eur_for_seconds(wall, eur_per_hour)
-                metrics = {"wall_seconds": wall, "cost_eur_trial": cost_eur}
-                trial.set_user_attr(ATTR_METRICS, metrics)
-            trial.set_user_attr(ATTR_FAIL_REASON, INTERRUPTED)
+                metrics = {WALL_SECONDS: wall, COST_EUR_TRIAL: cost_eur}
+                write_outcome(trial, metrics=metrics)
+            write_outcome(trial, fail_reason=INTERRUPTED)
             run_id = trial.user_attrs.get(ATTR_MLFLOW_RUN)
             if tracker is not None and run_id:
                 try:
@@ -576,8 +567,8 @@ def _log_parent_summary(
     review: bool = True,
 ) -> None:
     states = trial_states(study)
-    metrics: dict[str, float] = {f"trials_{k.lower()}": float(v) for k, v in states.items()}
-    metrics["spent_eur_total"] = spent_eur(study)
+    metrics: dict[str, float] = {trials_in_state_metric(k): float(v) for k, v in states.items()}
+    metrics[SPENT_EUR_TOTAL] = spent_eur(study)
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     for name, direction in zip(loaded.objective_names, loaded.directions, strict=True):
         vals = [
@@ -586,7 +577,7 @@ def _log_parent_summary(
             if name in t.user_attrs.get(ATTR_METRICS, {})
         ]
         if vals:
-            metrics[f"best_{name}"] = max(vals) if direction == "maximize" else min(vals)
+            metrics[best_metric(name)] = max(vals) if direction == "maximize" else min(vals)
     tracker.log(
         parent_id,
         metrics=metrics,
@@ -599,6 +590,4 @@ def _log_parent_summary(
     # Hypervolume, recommendations, every run's pareto_rank and the chart artifacts: at the end
     # of a sweep only (charts take seconds); never fatal.
     if review:
-        from sweeper.report import log_review
-
         log_review(tracker, parent_id, study)

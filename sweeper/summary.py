@@ -6,16 +6,20 @@ from typing import Any
 
 import optuna
 
+from sweeper.metrics import SPENT_EUR_TOTAL
 from sweeper.mlflow_view import stored_view_link
-from sweeper.runner import (
+from sweeper.storage import load_existing_study
+from sweeper.study import LoadedStudy
+from sweeper.trial_record import (
+    ATTR_CACHE,
+    ATTR_CONSTRAINTS,
     ATTR_FAIL_REASON,
     ATTR_METRICS,
+    ATTR_PROJECTION,
     STUDY_ATTR_BASELINE,
     spent_eur,
     trial_states,
 )
-from sweeper.storage import load_existing_study
-from sweeper.study import LoadedStudy
 
 
 def summarize(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
@@ -33,13 +37,15 @@ def summarize(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
                 "params": dict(t.params),
                 "metrics": dict(t.user_attrs.get(ATTR_METRICS, {})),
                 "fail_reason": t.user_attrs.get(ATTR_FAIL_REASON),
-                "cache_hits": sorted(k for k, hit in t.user_attrs.get("cache", {}).items() if hit),
+                "cache_hits": sorted(
+                    k for k, hit in t.user_attrs.get(ATTR_CACHE, {}).items() if hit
+                ),
                 "feasible": (
-                    all(v <= 0 for v in t.user_attrs["constraints"].values())
-                    if t.user_attrs.get("constraints")
+                    all(v <= 0 for v in t.user_attrs[ATTR_CONSTRAINTS].values())
+                    if t.user_attrs.get(ATTR_CONSTRAINTS)
                     else None
                 ),
-                "serving_instance": (t.user_attrs.get("projection") or {})
+                "serving_instance": (t.user_attrs.get(ATTR_PROJECTION) or {})
                 .get("serving", {})
                 .get("serving_instance"),
             }
@@ -51,7 +57,7 @@ def summarize(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
         "mlflow_view": None if view is None else view.lines(),
         "objectives": dict(zip(loaded.objective_names, loaded.directions, strict=True)),
         "states": trial_states(study),
-        "spent_eur_total": spent_eur(study),
+        SPENT_EUR_TOTAL: spent_eur(study),
         "baseline": {
             k: v
             for k, v in baseline.items()

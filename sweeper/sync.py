@@ -30,18 +30,18 @@ from optuna.trial import FrozenTrial, TrialState
 
 from sweeper.storage import Claims
 from sweeper.tracking import Tracker
+from sweeper.trial_record import (
+    ATTR_FAIL_REASON,
+    ATTR_METRICS,
+    ATTR_MLFLOW_RUN,
+    ATTR_PROJECTION,
+    ATTR_RUN_PARAMS,
+)
 
 log = logging.getLogger(__name__)
 
 #: Seconds after which another process may take over a trial whose writer has not finished.
 STALE_CLAIM_S = 300
-#: Trial user-attribute keys written by the objective (see ``sweeper.runner``).
-ATTR_METRICS = "metrics"
-ATTR_FAIL_REASON = "fail_reason"
-ATTR_MLFLOW_RUN = "mlflow_run_id"
-ATTR_PROJECTION = "projection"
-#: Optional trial user attr: the exact parameters the objective logged, if it keeps them.
-ATTR_RUN_PARAMS = "mlflow_params"
 SYNCED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 NO_REASON = "no reason recorded: its worker was killed or lost (stale heartbeat)"
 #: Parent-run tags copied to each synced trial run (provenance of the study).

@@ -44,7 +44,7 @@ class SpendingLimit:
         return self.factor * self.reserved_eur
 
     def spent_eur(self) -> float:
-        return (time.perf_counter() - self.started) / 3600.0 * self.eur_per_hour
+        return elapsed_cost_eur(self.started, self.eur_per_hour)
 
     def check(self) -> None:
         spent_eur = self.spent_eur()
@@ -54,6 +54,12 @@ class SpendingLimit:
                 f"{self.factor:g} x its reservation €{self.reserved_eur:.4f} (P90 estimate); "
                 "stopped and charged what it spent"
             )
+
+
+def elapsed_cost_eur(started: float, eur_per_hour: float) -> float:
+    """EUR of the wall time since ``started`` (a ``time.perf_counter()`` reading) at
+    ``eur_per_hour``: what a trial that recorded no cost of its own is charged."""
+    return (time.perf_counter() - started) / 3600.0 * eur_per_hour
 
 
 _active: ContextVar[SpendingLimit | None] = ContextVar("sweeper_spending_limit", default=None)

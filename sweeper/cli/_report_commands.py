@@ -17,6 +17,10 @@ from cost_models import PRICING_MODELS
 from sweeper.cli._apps import app
 from sweeper.cli._study_commands import StorageOpt, StudyArg, TrackingOpt
 from sweeper.errors import SweeperError
+from sweeper.metrics import (
+    COST_EUR_SERVING_MONTH,
+    COST_EUR_TRAIN_PROJECTED,
+)
 from sweeper.redaction import redact_url, scrub
 
 console = Console()
@@ -227,8 +231,8 @@ def report_command(
         m = rec.record.metrics
         console.print(
             f"recommended: trial {rec.record.number} ({analysis.quality}="
-            f"{m[analysis.quality]:.4g}); training {_eur(m.get('cost_eur_train_projected'))}, "
-            f"serving {_eur(m.get('cost_eur_serving_month'))}/month"
+            f"{m[analysis.quality]:.4g}); training {_eur(m.get(COST_EUR_TRAIN_PROJECTED))}, "
+            f"serving {_eur(m.get(COST_EUR_SERVING_MONTH))}/month"
         )
     from sweeper.mlflow_view import stored_view_link
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -16,7 +16,11 @@ from rich.text import Text
 
 from sweeper.cli import _exit_codes as exit_codes
 from sweeper.cli._apps import app
+from sweeper.metrics import COST_EUR_TRIAL
 from sweeper.redaction import redact_url
+
+if TYPE_CHECKING:  # the quote is imported when a command runs (start-up speed)
+    from sweeper.quote import ModelSummary, Quote, SimulationSummary, TargetSummary
 
 DEFAULT_STUDY = "demo"
 #: Columns to measure a table in, to learn how wide it would be with nothing cut.
@@ -275,7 +279,7 @@ def quote_command(
         storage_url=storage or default_storage_url(),
     )
     if as_json:
-        typer.echo(json.dumps(q, indent=2, default=float))
+        typer.echo(json.dumps(q.to_dict(), indent=2, default=float))
         return
     _print_quote(q)
 
@@ -327,14 +331,14 @@ def _trial_rows(data: dict) -> tuple[list[str], list[list[str]]]:
     """The trials as plain-text cells: number (``*`` = Pareto-optimal), state, each objective,
     the trial's own cost, its parameters and notes."""
     objectives = list(data["objectives"])
-    header = ["#", "state", *objectives, "cost_eur_trial (€)", "params"]
+    header = ["#", "state", *objectives, f"{COST_EUR_TRIAL} (€)", "params"]
     rows = []
     for t in data["trials"]:
         mark = "*" if t["pareto"] else ""
         row = [f"{t['number']}{mark}", t["state"]]
         row += [_metric_cell(t["metrics"], n) for n in objectives]
         row += [
-            f"{t['metrics'].get('cost_eur_trial', 0.0):.4f}",
+            f"{t['metrics'].get(COST_EUR_TRIAL, 0.0):.4f}",
             ", ".join(f"{k}={_fmt(v)}" for k, v in t["params"].items()),
         ]
         notes = []
@@ -378,97 +382,86 @@ def _trials_records(header: list[str], rows: list[list[str]]) -> Table:
     return grid
 
 
-def _print_quote(q: dict) -> None:
+def _print_quote(q: Quote) -> None:
     console.print(
-        f"[bold]quote for {q['study']}[/]: {q['n_trials']} trial(s) on {q['trial_hardware']} "
-        f"(€{q['trial_eur_per_hour']:.4f}/h); {q['calibration']}"
+        f"[bold]quote for {q.study}[/]: {q.n_trials} trial(s) on {q.trial_hardware} "
+        f"(€{q.trial_eur_per_hour:.4f}/h); {q.calibration}"
     )
-    if "model" in q:
-        console.print(_model_line(q["model"], q["target"]))
-    if q.get("machine_probe"):
-        console.print(f"[yellow]{q['machine_probe']}[/]")
+    console.print(_model_line(q.model, q.target))
+    if q.machine_probe:
+        console.print(f"[yellow]{q.machine_probe}[/]")
     table = Table()
     for c in ["", "P10", "P50", "P90"]:
         table.add_column(c, justify="right")
-    in_study = q["per_trial"].get("cost_eur_trial_in_study")
-    for key, label in [
-        ("trial_seconds", "seconds per trial (trains, worst case)"),
-        ("cost_eur_trial", "€ per trial (trains, worst case)"),
-        (
-            "cost_eur_trial_in_study",
-            f"€ per trial in this study (mean {_fmt(in_study['mean'])})" if in_study else "",
-        ),
-        ("cost_eur_train_projected", "€ full-scale training (projected)"),
-        ("gpu_hours_train_projected", "GPU-hours full-scale (projected)"),
+    per_trial = q.per_trial
+    in_study = per_trial.cost_eur_trial_in_study
+    for s, label in [
+        (per_trial.trial_seconds, "seconds per trial (trains, worst case)"),
+        (per_trial.cost_eur_trial, "€ per trial (trains, worst case)"),
+        (in_study, f"€ per trial in this study (mean {_fmt(in_study.mean)})"),
+        (per_trial.cost_eur_train_projected, "€ full-scale training (projected)"),
+        (per_trial.gpu_hours_train_projected, "GPU-hours full-scale (projected)"),
     ]:
-        s = q["per_trial"].get(key)
-        if s is not None:
-            table.add_row(label, *(_fmt(s[p]) for p in ("p10", "p50", "p90")))
+        table.add_row(label, *(_fmt(v) for v in (s.p10, s.p50, s.p90)))
     console.print(table)
-    total = q["study_total"]
+    total = q.study_total
     console.print(
-        f"whole sweep ({q['n_trials']} trials): €{total['cost_eur_p50']:.4f} (P50), "
-        f"€{total['cost_eur_p90']:.4f} (P90); {total['hours_p50']:.2f} h (P50) "
-        f"on {q['trial_hardware']}"
+        f"whole sweep ({q.n_trials} trials): €{total.cost_eur_p50:.4f} (P50), "
+        f"€{total.cost_eur_p90:.4f} (P90); {total.hours_p50:.2f} h (P50) "
+        f"on {q.trial_hardware}"
     )
-    sim = q.get("simulation")
-    if sim is not None:
-        console.print(_simulation_line(q, sim))
-    budget = q.get("budget")
+    console.print(_simulation_line(q, q.simulation))
+    budget = q.budget
     if budget is not None:
         verdict = (
             "fits"
-            if budget["fits"]
-            else f"does not fit: over by €{budget['over_by_eur']:.4f} (sweeper run refuses "
+            if budget.fits
+            else f"does not fit: over by €{budget.over_by_eur:.4f} (sweeper run refuses "
             f"without --force)"
         )
         console.print(
-            f"budget €{budget['budget_eur']:.4f}: spent €{budget['spent_eur']:.4f}, reserved "
-            f"€{budget['reserved_eur']:.4f}, remaining €{budget['remaining_eur']:.4f}; "
+            f"budget €{budget.budget_eur:.4f}: spent €{budget.spent_eur:.4f}, reserved "
+            f"€{budget.reserved_eur:.4f}, remaining €{budget.remaining_eur:.4f}; "
             f"the P50 quote {verdict}"
         )
-    console.print(f"[dim]{q['assumptions']}[/]")
+    console.print(f"[dim]{q.assumptions}[/]")
 
 
-def _model_line(m: dict, target: dict) -> str:
+def _model_line(m: ModelSummary, target: TargetSummary) -> str:
     """The trial model's shape and the full-scale model the projection prices, in one line."""
-    full = {"own": "the same model", "params": f"{target['params'] / 1e9:.3g}B parameters"}
+    full = {"own": "the same model", "params": f"{target.params / 1e9:.3g}B parameters"}
     return (
-        f"model {m['path']}: {m['params'] / 1e9:.3g}B parameters ({m['layers']} layers, hidden "
-        f"{m['hidden']}, {m['heads']} heads / {m['kv_heads']} KV heads of {m['head_dim']}, MLP "
-        f"{m['intermediate']}, vocabulary {m['vocab']}"
-        + (", tied embeddings" if m["tied_embeddings"] else "")
-        + f"; shape from {m['shape_source']}); full-scale projection: "
-        + full.get(target["model"], f"{target['model']} ({target['params'] / 1e9:.3g}B)")
+        f"model {m.path}: {m.params / 1e9:.3g}B parameters ({m.layers} layers, hidden "
+        f"{m.hidden}, {m.heads} heads / {m.kv_heads} KV heads of {m.head_dim}, MLP "
+        f"{m.intermediate}, vocabulary {m.vocab}"
+        + (", tied embeddings" if m.tied_embeddings else "")
+        + f"; shape from {m.shape_source}); full-scale projection: "
+        + full.get(target.model, f"{target.model} ({target.params / 1e9:.3g}B)")
     )
 
 
-def _simulation_line(q: dict, sim: dict) -> str:
+def _simulation_line(q: Quote, sim: SimulationSummary) -> str:
     """The cache and pruning assumptions behind the whole-sweep figures, in one line."""
-    trained = sim["lora_configs_trained_in_storage"]
-    distinct = sim["lora_configs_in_space"]
+    trained = sim.lora_configs_trained_in_storage
+    distinct = sim.lora_configs_in_space
     space = (
         "a continuous dimension: each trial a new configuration"
         if distinct is None
         else f"{distinct} configuration(s) in the space"
     )
     parts = [
-        f"{sim['lora_trainings_mean']:.1f} LoRA training(s) expected ({space}"
+        f"{sim.lora_trainings_mean:.1f} LoRA training(s) expected ({space}"
         + (f", {trained} already trained" if trained else "")
         + ")"
     ]
-    if sim["partners"]:
-        done = sim["partners_trained_in_storage"]
+    if sim.partners:
+        done = sim.partners_trained_in_storage
         parts.append(
-            f"partner LoRA ({', '.join(sim['partners'])}) trained "
-            f"{sim['partner_trainings_mean']:.1f}x"
+            f"partner LoRA ({', '.join(sim.partners)}) trained "
+            f"{sim.partner_trainings_mean:.1f}x"
             + (f" (already trained: {', '.join(done)})" if done else "")
         )
-    parts.append(f"{sim['recipe_cache_hits_mean']:.1f} repeated recipe(s) (cached)")
-    if sim["pruning"] is not None:
-        parts.append(f"{sim['pruned_share_mean']:.0%} pruned; {sim['pruning']}")
-    return (
-        f"[dim]simulated {q['study_total']['studies_simulated']} studies: "
-        + "; ".join(parts)
-        + "[/]"
-    )
+    parts.append(f"{sim.recipe_cache_hits_mean:.1f} repeated recipe(s) (cached)")
+    if sim.pruning is not None:
+        parts.append(f"{sim.pruned_share_mean:.0%} pruned; {sim.pruning}")
+    return f"[dim]simulated {q.study_total.studies_simulated} studies: " + "; ".join(parts) + "[/]"

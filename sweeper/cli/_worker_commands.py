@@ -133,6 +133,7 @@ def sync_command(
     from sweeper.study import load_study
     from sweeper.sync import sync_trials
     from sweeper.tracking import Tracker, default_tracking_uri, storage_id
+    from sweeper.trial_record import STUDY_ATTR_OBJECTIVES
 
     loaded = load_study(study)
     storage_url = storage or default_storage_url()
@@ -144,7 +145,7 @@ def sync_command(
         storage_id(storage_url),
         params={
             "study_file": str(loaded.path),
-            "objectives": json.dumps(optuna_study.user_attrs.get("objectives", {})),
+            "objectives": json.dumps(optuna_study.user_attrs.get(STUDY_ATTR_OBJECTIVES, {})),
         },
         tags=provenance_tags(loaded.sha256, loaded.spec.seed),
         storage_url=storage_url,

@@ -16,15 +16,10 @@ from sweeper.handoff._recipe_file import (
     RebuildRecipe,
     recipe_yaml,
 )
-from sweeper.recipe import (
-    ATTR_METRICS,
-    ATTR_PROJECTION,
-    RecipeObjective,
-    WorkCache,
-    recipe_keys,
-)
+from sweeper.recipe import RecipeObjective, WorkCache, recipe_keys
 from sweeper.search import fixed_values, recipe_settings
 from sweeper.study import LoadedStudy
+from sweeper.trial_record import ATTR_METRICS, ATTR_PROJECTION
 
 
 class ExportError(SweeperError):

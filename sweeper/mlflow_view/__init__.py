@@ -15,7 +15,6 @@ from sweeper.mlflow_view._link import (
 from sweeper.mlflow_view._publish import (
     HYPERVOLUME_IMAGE_KEY,
     PARETO_IMAGE_KEY,
-    STUDY_ATTR_VIEW,
     ParetoPublisher,
     stored_view_link,
     write_view,
@@ -37,7 +36,6 @@ __all__ = [
     "HYPERVOLUME_IMAGE_KEY",
     "PARETO_IMAGE_KEY",
     "SAVED_VIEWS_SINCE",
-    "STUDY_ATTR_VIEW",
     "VIEW_NAME",
     "VIEW_TAG_PREFIX",
     "VIEW_URL_PARAM",

@@ -40,11 +40,10 @@ from sweeper.mlflow_view._state import (
     trial_filter,
 )
 from sweeper.report import ParetoAnalysis, analyze_study, hypervolume_png, pareto_png
+from sweeper.trial_record import STUDY_ATTR_VIEW
 
 log = logging.getLogger(__name__)
 
-#: Study user attribute holding the view's link, so ``show`` and ``report`` print it offline.
-STUDY_ATTR_VIEW = "mlflow_view"
 IMAGE_EVERY_ENV = "SWEEPER_MLFLOW_IMAGE_EVERY"
 IMAGE_EVERY = 5
 #: ... and at most one chart pair per this many seconds per process (fast trials, many workers).

@@ -7,23 +7,8 @@
 """
 
 from sweeper.recipe._cache import CacheResult, WorkCache, cache_key, default_cache_dir
-from sweeper.recipe._constraints import (
-    ATTR_CONSTRAINTS,
-    constraint_values,
-    constraints_func,
-    feasible,
-)
-from sweeper.recipe._objective import (
-    ATTR_CACHE,
-    ATTR_FAIL_REASON,
-    ATTR_MACHINE,
-    ATTR_METRICS,
-    ATTR_MLFLOW_RUN,
-    ATTR_PROJECTION,
-    STUDY_ATTR_BASELINE,
-    RecipeObjective,
-    score_metrics,
-)
+from sweeper.recipe._constraints import constraint_values, constraints_func, feasible
+from sweeper.recipe._objective import RecipeObjective, partner_settings, score_metrics
 from sweeper.recipe._pipeline import (
     LoraJob,
     MergeStep,
@@ -35,14 +20,6 @@ from sweeper.recipe._pipeline import (
 )
 
 __all__ = [
-    "ATTR_CACHE",
-    "ATTR_CONSTRAINTS",
-    "ATTR_FAIL_REASON",
-    "ATTR_MACHINE",
-    "ATTR_METRICS",
-    "ATTR_MLFLOW_RUN",
-    "ATTR_PROJECTION",
-    "STUDY_ATTR_BASELINE",
     "CacheResult",
     "LoraJob",
     "MergeStep",
@@ -56,6 +33,7 @@ __all__ = [
     "constraints_func",
     "default_cache_dir",
     "feasible",
+    "partner_settings",
     "recipe_keys",
     "run_recipe",
     "score_metrics",

@@ -6,8 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-#: Trial user-attribute key holding the constraint values, in the study's declared order.
-ATTR_CONSTRAINTS = "constraints"
+from sweeper.trial_record import ATTR_CONSTRAINTS
 
 
 def constraint_values(

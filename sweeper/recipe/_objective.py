@@ -22,9 +22,30 @@ from sweeper.costing import (
     trial_hardware_price,
 )
 from sweeper.hardware_probe import machine_name
+from sweeper.metrics import (
+    CACHE_HITS,
+    COST_EUR_SAVED_BY_CACHE,
+    COST_EUR_TRAIN_TRIAL,
+    COST_EUR_TRIAL,
+    EVAL_SECONDS,
+    MERGE_SECONDS,
+    MODEL_SIZE_BYTES,
+    PEAK_GPU_MEMORY_BYTES,
+    PEAK_MEMORY_BYTES,
+    QUANTIZE_SECONDS,
+    TOKENS_EVALUATED,
+    TOKENS_TRAINED,
+    TRAIN_LOSS_FINAL,
+    TRAIN_MEMORY_GIB_PROJECTED,
+    TRAIN_SECONDS,
+    TRAINABLE_PARAMS,
+    WALL_SECONDS,
+    constraint_metric,
+    stderr_metric,
+)
 from sweeper.provenance import provenance_tags
 from sweeper.recipe._cache import WorkCache
-from sweeper.recipe._constraints import ATTR_CONSTRAINTS, constraint_values, feasible
+from sweeper.recipe._constraints import constraint_values, feasible
 from sweeper.recipe._pipeline import (
     LoraJob,
     MergeStep,
@@ -36,19 +57,20 @@ from sweeper.recipe._pipeline import (
 from sweeper.search import LoraSettings, RecipeSettings, lora_settings, recipe_settings, suggest
 from sweeper.study import LoadedStudy
 from sweeper.tracking import Tracker
+from sweeper.trial_record import (
+    ATTR_CACHE,
+    ATTR_CONSTRAINTS,
+    ATTR_FAIL_REASON,
+    ATTR_MACHINE,
+    ATTR_METRICS,
+    ATTR_MLFLOW_RUN,
+    ATTR_PROJECTION,
+    ATTR_RUN_PARAMS,
+    STUDY_ATTR_BASELINE,
+    write_outcome,
+)
 
 log = logging.getLogger(__name__)
-
-#: Trial user-attribute keys (the storage side of every trial's record).
-ATTR_METRICS = "metrics"
-ATTR_FAIL_REASON = "fail_reason"
-ATTR_MLFLOW_RUN = "mlflow_run_id"
-ATTR_PROJECTION = "projection"
-ATTR_CACHE = "cache"
-#: The machine the trial ran on (``hardware_probe.machine_name``): the quote compares a machine's
-#: probe only with the trials measured there.
-ATTR_MACHINE = "machine"
-STUDY_ATTR_BASELINE = "baseline"
 
 
 def partner_settings(partner: Any) -> LoraSettings:
@@ -208,7 +230,7 @@ class RecipeObjective:
         )
         params = self._params(settings, training, serving)
         # `sweeper sync` logs exactly these if MLflow misses this trial.
-        trial.set_user_attr("mlflow_params", {k: v for k, v in params.items() if v is not None})
+        trial.set_user_attr(ATTR_RUN_PARAMS, {k: v for k, v in params.items() if v is not None})
         run_id = self._start_run(trial.number, params)
         if run_id is not None:
             trial.set_user_attr(ATTR_MLFLOW_RUN, run_id)
@@ -219,12 +241,11 @@ class RecipeObjective:
         if not fit.fits:  # rejected before anything is spent
             reason = fit.reason()
             metrics = {
-                "wall_seconds": time.perf_counter() - started,
-                "cost_eur_trial": 0.0,
-                "train_memory_gib_projected": fit.need_gib_per_gpu,
+                WALL_SECONDS: time.perf_counter() - started,
+                COST_EUR_TRIAL: 0.0,
+                TRAIN_MEMORY_GIB_PROJECTED: fit.need_gib_per_gpu,
             }
-            trial.set_user_attr(ATTR_METRICS, metrics)
-            trial.set_user_attr(ATTR_FAIL_REASON, reason)
+            write_outcome(trial, metrics=metrics, fail_reason=reason)
             self._end_run(
                 run_id,
                 "PRUNED",
@@ -246,15 +267,13 @@ class RecipeObjective:
                     release_memory()
         except optuna.TrialPruned as exc:  # stopped early: charged what it spent
             spent = self._spent(started, projected)
-            trial.set_user_attr(ATTR_METRICS, spent)
-            trial.set_user_attr(ATTR_FAIL_REASON, str(exc))
+            write_outcome(trial, metrics=spent, fail_reason=str(exc))
             self._end_run(run_id, "PRUNED", spent, {"sweeper.pruned": str(exc)[:4000]})
             raise
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
             failed = self._spent(started, projected)
-            trial.set_user_attr(ATTR_METRICS, failed)
-            trial.set_user_attr(ATTR_FAIL_REASON, reason)
+            write_outcome(trial, metrics=failed, fail_reason=reason)
             self._end_run(
                 run_id,
                 "FAIL",
@@ -268,12 +287,12 @@ class RecipeObjective:
         wall = time.perf_counter() - started
         metrics = score_metrics(self.loaded.eval_tasks, result.scores)
         metrics.update(self._measured(result, wall))
-        metrics["peak_memory_bytes"] = float(usage.peak_memory_bytes)
+        metrics[PEAK_MEMORY_BYTES] = float(usage.peak_memory_bytes)
         peak_gpu = peak_gpu_memory_bytes(self.load.device)
         if peak_gpu is not None:
-            metrics["peak_gpu_memory_bytes"] = float(peak_gpu)
+            metrics[PEAK_GPU_MEMORY_BYTES] = float(peak_gpu)
         metrics.update(projected)
-        metrics["train_memory_gib_projected"] = fit.need_gib_per_gpu
+        metrics[TRAIN_MEMORY_GIB_PROJECTED] = fit.need_gib_per_gpu
         if serving is not None:
             metrics.update(serving.metrics())
         baseline = (trial.study.user_attrs.get(STUDY_ATTR_BASELINE) or {}).get("metrics", {})
@@ -286,13 +305,13 @@ class RecipeObjective:
         cache_tags = {f"sweeper.cache.{s.step}": "hit" if s.hit else "miss" for s in result.steps}
         cache_tags |= {f"sweeper.cache_key.{s.step}": s.key for s in result.steps}
         trial.set_user_attr(ATTR_CACHE, {s.step: s.hit for s in result.steps})
-        trial.set_user_attr(ATTR_METRICS, metrics)
+        write_outcome(trial, metrics=metrics)
         tags = dict(cache_tags)
         if spec.constraints:
             trial.set_user_attr(ATTR_CONSTRAINTS, constraints)
             tags["feasible"] = "true" if feasible(constraints) else "false"
             tags["sweeper.violated"] = ",".join(k for k, v in constraints.items() if v > 0)
-            metrics_c = {f"constraint_{_slug(k)}": v for k, v in constraints.items()}
+            metrics_c = {constraint_metric(_slug(k)): v for k, v in constraints.items()}
         else:
             metrics_c = {}
         values = tuple(float(metrics[name]) for name in self.loaded.objective_names)
@@ -303,7 +322,7 @@ class RecipeObjective:
         ]
         if not_finite:  # Optuna fails such a trial: MLflow must say the same, with the reason
             reason = f"objective value not finite: {', '.join(not_finite)}"
-            trial.set_user_attr(ATTR_FAIL_REASON, reason)
+            write_outcome(trial, fail_reason=reason)
             self._end_run(
                 run_id, "FAIL", metrics | metrics_c, tags | {"sweeper.fail_reason": reason}
             )
@@ -365,28 +384,28 @@ class RecipeObjective:
         """What a trial that stopped early (pruned, failed) is charged: its wall time so far."""
         wall = time.perf_counter() - started
         return {
-            "wall_seconds": wall,
-            "cost_eur_trial": cost_eur_for_seconds(wall, self.hw.eur_per_hour),
+            WALL_SECONDS: wall,
+            COST_EUR_TRIAL: cost_eur_for_seconds(wall, self.hw.eur_per_hour),
             **projected,
         }
 
     def _measured(self, result: RecipeResult, wall: float) -> dict[str, float]:
         rate = self.hw.eur_per_hour
         return {
-            "wall_seconds": wall,
-            "cost_eur_trial": cost_eur_for_seconds(wall, rate),
-            "cost_eur_train_trial": cost_eur_for_seconds(result.train_seconds, rate),
-            "cost_eur_saved_by_cache": cost_eur_for_seconds(result.saved_seconds, rate),
-            "train_seconds": result.train_seconds,
-            "eval_seconds": result.eval_seconds,
-            "merge_seconds": result.merge_seconds,
-            "quantize_seconds": result.quantize_seconds,
-            "cache_hits": float(sum(1 for s in result.steps if s.hit)),
-            "tokens_trained": float(result.tokens_trained),
-            "tokens_evaluated": float(result.tokens_evaluated),
-            "trainable_params": float(result.trainable_params),
-            "model_size_bytes": float(result.model_size_bytes),
-            "train_loss_final": float(result.train_loss_final),
+            WALL_SECONDS: wall,
+            COST_EUR_TRIAL: cost_eur_for_seconds(wall, rate),
+            COST_EUR_TRAIN_TRIAL: cost_eur_for_seconds(result.train_seconds, rate),
+            COST_EUR_SAVED_BY_CACHE: cost_eur_for_seconds(result.saved_seconds, rate),
+            TRAIN_SECONDS: result.train_seconds,
+            EVAL_SECONDS: result.eval_seconds,
+            MERGE_SECONDS: result.merge_seconds,
+            QUANTIZE_SECONDS: result.quantize_seconds,
+            CACHE_HITS: float(sum(1 for s in result.steps if s.hit)),
+            TOKENS_TRAINED: float(result.tokens_trained),
+            TOKENS_EVALUATED: float(result.tokens_evaluated),
+            TRAINABLE_PARAMS: float(result.trainable_params),
+            MODEL_SIZE_BYTES: float(result.model_size_bytes),
+            TRAIN_LOSS_FINAL: float(result.train_loss_final),
         }
 
     def _params(self, settings: RecipeSettings, projection: Any, serving: Any) -> dict[str, Any]:
@@ -469,7 +488,7 @@ class RecipeObjective:
         try:
             metrics = dict(trial.user_attrs.get(ATTR_METRICS) or {})
             if ATTR_FAIL_REASON not in trial.user_attrs:
-                trial.set_user_attr(ATTR_FAIL_REASON, reason)
+                write_outcome(trial, fail_reason=reason)
         except Exception:  # the storage too may be what failed
             metrics = {}
         self._end_run(run_id, state, metrics, {"sweeper.fail_reason": reason[:4000]})
@@ -493,7 +512,7 @@ def score_metrics(tasks: Mapping[str, Any], scores: dict[str, Any]) -> dict[str,
         score = scores[task if isinstance(task, str) else task.key]
         out[metric] = float(score.value)
         stderr = float(score.stderr) if score.stderr is not None else math.nan
-        out[f"{metric}_stderr"] = stderr
+        out[stderr_metric(metric)] = stderr
         for sub, value in (score.all_metrics or {}).items():
             if (
                 sub != score.metric

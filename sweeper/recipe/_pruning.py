@@ -21,7 +21,7 @@ from typing import Any
 
 import optuna
 
-ATTR_INTERMEDIATE = "intermediate"
+from sweeper.trial_record import ATTR_INTERMEDIATE
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sweeper.metrics import COST_METRICS
+from sweeper.metrics import (
+    COST_EUR_SERVING_MONTH,
+    COST_EUR_TRAIN_PROJECTED,
+    COST_EUR_TRIAL,
+    COST_METRICS,
+    SPENT_EUR_TOTAL,
+)
 from sweeper.report._pareto import (
     HypervolumePoint,
     ReferenceBox,
@@ -74,7 +80,7 @@ class ParetoAnalysis:
 
     @property
     def spent_eur_total(self) -> float:
-        trials = sum(float(r.metrics.get("cost_eur_trial", 0.0)) for r in self.records)
+        trials = sum(float(r.metrics.get(COST_EUR_TRIAL, 0.0)) for r in self.records)
         return trials + self.spent_eur_baseline
 
     @property
@@ -88,13 +94,13 @@ class ParetoAnalysis:
     def spent_by_state(self) -> dict[str, float]:
         out: dict[str, float] = {}
         for r in self.records:
-            out[r.state] = out.get(r.state, 0.0) + float(r.metrics.get("cost_eur_trial", 0.0))
+            out[r.state] = out.get(r.state, 0.0) + float(r.metrics.get(COST_EUR_TRIAL, 0.0))
         return out
 
     def parent_metrics(self) -> dict[str, float]:
         """The parent run's review metrics (MLflow keys); the report shows the same numbers."""
         out: dict[str, float] = {f"trials_{k.lower()}": float(v) for k, v in self.states.items()}
-        out["spent_eur_total"] = self.spent_eur_total
+        out[SPENT_EUR_TOTAL] = self.spent_eur_total
         out["hypervolume"] = self.hypervolume
         out["pareto_size"] = float(len(self.front))
         out["quality_tolerance_points"] = float(self.options.tolerance_points)
@@ -108,7 +114,7 @@ class ParetoAnalysis:
             out[f"{prefix}_trial"] = float(rec.record.number)
             out[f"{prefix}_{self.quality}"] = rec.record.metrics[self.quality]
             out[f"{prefix}_cost_eur_horizon"] = self.horizon_cost(rec.record)
-            for key in ("cost_eur_train_projected", "cost_eur_serving_month"):
+            for key in (COST_EUR_TRAIN_PROJECTED, COST_EUR_SERVING_MONTH):
                 if key in rec.record.metrics:
                     out[f"{prefix}_{key}"] = rec.record.metrics[key]
         return out

@@ -10,7 +10,16 @@ import io
 import itertools
 from collections.abc import Sequence
 
-from sweeper.metrics import COST_METRICS, quality_metric
+from sweeper.metrics import (
+    COST_EUR_SERVING_MONTH,
+    COST_EUR_TRAIN_PROJECTED,
+    COST_EUR_TRIAL,
+    COST_METRICS,
+    EVAL_SECONDS,
+    TRAIN_SECONDS,
+    WALL_SECONDS,
+    quality_metric,
+)
 from sweeper.report._analysis import ParetoAnalysis
 from sweeper.report._records import Objective, TrialRecord
 
@@ -161,12 +170,12 @@ def hypervolume_png(a: ParetoAnalysis) -> bytes:
 def sweep_cost_split(r: TrialRecord) -> dict[str, float]:
     """A trial's own cost split into training, evaluation and the rest (merge, quantization,
     loading), in proportion to the measured seconds of each step."""
-    total = float(r.metrics.get("cost_eur_trial", 0.0))
-    wall = float(r.metrics.get("wall_seconds", 0.0))
+    total = float(r.metrics.get(COST_EUR_TRIAL, 0.0))
+    wall = float(r.metrics.get(WALL_SECONDS, 0.0))
     if total <= 0 or wall <= 0:
         return {"training": 0.0, "evaluation": 0.0, "other": total}
-    train = total * min(float(r.metrics.get("train_seconds", 0.0)) / wall, 1.0)
-    evaluation = total * min(float(r.metrics.get("eval_seconds", 0.0)) / wall, 1.0)
+    train = total * min(float(r.metrics.get(TRAIN_SECONDS, 0.0)) / wall, 1.0)
+    evaluation = total * min(float(r.metrics.get(EVAL_SECONDS, 0.0)) / wall, 1.0)
     evaluation = min(evaluation, total - train)
     return {"training": train, "evaluation": evaluation, "other": total - train - evaluation}
 
@@ -200,8 +209,8 @@ def breakdown_png(a: ParetoAnalysis) -> bytes:
     left.legend(fontsize=8)
     recs = list(a.recommendations.values())
     labels = [f"{r.kind.replace('_', ' ')}\n#{r.record.number}" for r in recs]
-    train = [r.record.metrics.get("cost_eur_train_projected", 0.0) for r in recs]
-    serve = [r.record.metrics.get("cost_eur_serving_month", 0.0) for r in recs]
+    train = [r.record.metrics.get(COST_EUR_TRAIN_PROJECTED, 0.0) for r in recs]
+    serve = [r.record.metrics.get(COST_EUR_SERVING_MONTH, 0.0) for r in recs]
     idx = range(len(recs))
     right.bar([i - 0.2 for i in idx], train, width=0.4, label="training, once (€)", color=FRONT)
     right.bar([i + 0.2 for i in idx], serve, width=0.4, label="serving (€/month)", color=HIGHLIGHT)

@@ -20,6 +20,7 @@ from cost_models import (
     commitment_prices,
     compare_commitments,
 )
+from sweeper.metrics import SERVING_REPLICAS
 from sweeper.report._records import TrialRecord
 
 
@@ -49,7 +50,7 @@ def commitment_advice(
     training = record.projection.get("training") or {}
     if serving.get("serving_instance"):
         label = str(serving["serving_instance"])
-        instances = int(serving.get("serving_replicas") or 1)
+        instances = int(serving.get(SERVING_REPLICAS) or 1)
         hours = HOURS_PER_MONTH
         interruptible = False
         usage = (

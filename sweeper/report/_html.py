@@ -13,6 +13,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from sweeper.metrics import (
+    COST_EUR_SERVING_MONTH,
+    COST_EUR_TRAIN_PROJECTED,
+    GPU_HOURS_TRAIN_PROJECTED,
+    SERVING_REPLICAS,
+)
 from sweeper.report._analysis import ParetoAnalysis
 from sweeper.report._charts import axis_label, sweep_cost_by_state
 from sweeper.report._commitment import CommitmentAdvice
@@ -62,17 +68,17 @@ def _config(a: ParetoAnalysis, r: TrialRecord) -> dict[str, Any]:
         "params_text": params_text(r),
         "quality": r.metrics.get(q),
         "quality_stderr": r.metrics.get(f"{q}_stderr"),
-        "cost_eur_train_projected": r.metrics.get("cost_eur_train_projected"),
-        "cost_eur_serving_month": r.metrics.get("cost_eur_serving_month"),
+        COST_EUR_TRAIN_PROJECTED: r.metrics.get(COST_EUR_TRAIN_PROJECTED),
+        COST_EUR_SERVING_MONTH: r.metrics.get(COST_EUR_SERVING_MONTH),
         "cost_eur_horizon": a.horizon_cost(r),
         "objectives": {o.name: r.metrics.get(o.name) for o in a.objectives},
         "train_instance": training.get("target_instance"),
         "train_pricing": training.get("target_pricing"),
         "train_eur_per_hour": training.get("target_eur_per_hour"),
-        "gpu_hours_train_projected": r.metrics.get("gpu_hours_train_projected"),
+        GPU_HOURS_TRAIN_PROJECTED: r.metrics.get(GPU_HOURS_TRAIN_PROJECTED),
         "serving_instance": serving.get("serving_instance"),
         "serving_pricing": serving.get("serving_pricing"),
-        "serving_replicas": serving.get("serving_replicas"),
+        SERVING_REPLICAS: serving.get(SERVING_REPLICAS),
         "rank": a.ranks.get(r.number),
         "mlflow_run_id": r.mlflow_run_id,
     }

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sweeper.metrics import COST_EUR_TRIAL
 from sweeper.report._records import Objective, TrialRecord
 
 REFERENCE_MARGIN = 0.10
@@ -126,7 +127,7 @@ def hypervolume_history(
     front = np.zeros((0, len(objectives)))
     hv = 0.0
     for r in sorted(records, key=lambda r: r.number):
-        spent += float(r.metrics.get("cost_eur_trial", 0.0))
+        spent += float(r.metrics.get(COST_EUR_TRIAL, 0.0))
         if box is not None and r.complete and r.feasible and r.has_values(objectives):
             loss = loss_matrix([r], objectives)[0]
             dominated = len(front) and bool(np.any(np.all(front <= loss, axis=1)))

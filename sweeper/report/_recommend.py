@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from sweeper.metrics import COST_EUR_SERVING_MONTH, COST_EUR_TRAIN_PROJECTED
 from sweeper.report._records import TrialRecord
 
 RecommendationKind = Literal["cheapest_within_tolerance", "knee", "best_under_cap"]
@@ -21,8 +22,8 @@ DEFAULT_HORIZON_MONTHS = 12
 
 def cost_eur_horizon(record: TrialRecord, months: float) -> float:
     """Training once at full scale plus ``months`` of serving, in euros."""
-    train = record.metrics.get("cost_eur_train_projected", 0.0)
-    serving = record.metrics.get("cost_eur_serving_month", 0.0)
+    train = record.metrics.get(COST_EUR_TRAIN_PROJECTED, 0.0)
+    serving = record.metrics.get(COST_EUR_SERVING_MONTH, 0.0)
     return float(train) + months * float(serving)
 
 

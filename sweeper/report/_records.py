@@ -10,15 +10,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from sweeper.trial_record import (
+    ATTR_CONSTRAINTS,
+    ATTR_FAIL_REASON,
+    ATTR_METRICS,
+    ATTR_MLFLOW_RUN,
+    ATTR_PROJECTION,
+)
+
 Direction = Literal["maximize", "minimize"]
 
-#: Trial user-attribute keys written by ``sweeper.recipe`` (kept as strings so this package does
-#: not import the recipe machinery).
-_ATTR_METRICS = "metrics"
-_ATTR_PROJECTION = "projection"
-_ATTR_CONSTRAINTS = "constraints"
-_ATTR_MLFLOW_RUN = "mlflow_run_id"
-_ATTR_FAIL_REASON = "fail_reason"
+#: Trial user-attribute keys (``sweeper.trial_record``, a leaf module: no recipe machinery).
+_ATTR_METRICS = ATTR_METRICS
+_ATTR_PROJECTION = ATTR_PROJECTION
+_ATTR_CONSTRAINTS = ATTR_CONSTRAINTS
+_ATTR_MLFLOW_RUN = ATTR_MLFLOW_RUN
+_ATTR_FAIL_REASON = ATTR_FAIL_REASON
 
 
 @dataclass(frozen=True)

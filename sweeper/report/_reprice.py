@@ -19,6 +19,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sweeper.metrics import (
+    COST_EUR_PER_MTOK_SERVING,
+    COST_EUR_SERVING_MONTH,
+    COST_EUR_TRAIN_PROJECTED,
+    GPU_HOURS_TRAIN_PROJECTED,
+    SERVING_MEMORY_GIB,
+    SERVING_REPLICAS,
+    SERVING_TOKENS_PER_SECOND,
+    TRAIN_FLOPS_PROJECTED,
+    TRAIN_MEMORY_GIB_PROJECTED,
+)
 from sweeper.report._recommend import cost_eur_horizon
 from sweeper.report._records import TrialRecord
 
@@ -60,16 +71,16 @@ def reprice_training(record: TrialRecord, target: TrainingTarget) -> tuple[dict,
     old = dict(record.projection.get("training") or {})
     # The metric includes the LoRA partners a merging recipe trains (same target, same method);
     # the projection holds the trial's own LoRA only.
-    flops = float(record.metrics.get("train_flops_projected", old["train_flops_projected"]))
-    old_gpu_hours = float(record.metrics.get("gpu_hours_train_projected", 0.0))
-    was_eur = float(record.metrics.get("cost_eur_train_projected", 0.0))
+    flops = float(record.metrics.get(TRAIN_FLOPS_PROJECTED, old[TRAIN_FLOPS_PROJECTED]))
+    old_gpu_hours = float(record.metrics.get(GPU_HOURS_TRAIN_PROJECTED, 0.0))
+    was_eur = float(record.metrics.get(COST_EUR_TRAIN_PROJECTED, 0.0))
     gpu_hours = flops / (target.gpu_peak_flops_per_second * target.mfu) / 3600.0
     instance_hours = gpu_hours / max(target.gpu_count, 1)
     cost = instance_hours * target.eur_per_hour
     new = old | {
-        "gpu_hours_train_projected": gpu_hours,
+        GPU_HOURS_TRAIN_PROJECTED: gpu_hours,
         "instance_hours_train_projected": instance_hours,
-        "cost_eur_train_projected": cost,
+        COST_EUR_TRAIN_PROJECTED: cost,
         "target_instance": target.instance,
         "target_gpu": target.gpu,
         "target_gpu_count": target.gpu_count,
@@ -85,17 +96,17 @@ def reprice_training(record: TrialRecord, target: TrainingTarget) -> tuple[dict,
         f"€{float(old.get('target_eur_per_hour', 0)):.3f}/h {old.get('target_pricing', '?')} on "
         f"{old.get('target_instance', '?')} = €{was_eur:,.2f})"
     )
-    updates = {"gpu_hours_train_projected": gpu_hours, "cost_eur_train_projected": cost}
+    updates = {GPU_HOURS_TRAIN_PROJECTED: gpu_hours, COST_EUR_TRAIN_PROJECTED: cost}
     return updates, new, why
 
 
 #: The serving projection fields that are also per-trial metrics.
 SERVING_METRICS = (
-    "cost_eur_serving_month",
-    "cost_eur_per_mtok_serving",
-    "serving_memory_gib",
-    "serving_tokens_per_second",
-    "serving_replicas",
+    COST_EUR_SERVING_MONTH,
+    COST_EUR_PER_MTOK_SERVING,
+    SERVING_MEMORY_GIB,
+    SERVING_TOKENS_PER_SECOND,
+    SERVING_REPLICAS,
 )
 
 
@@ -108,24 +119,24 @@ def move_serving(
     old = record.projection.get("serving") or {}
     was = (
         f"{old.get('serving_instance')} {old.get('serving_pricing', '?')} "
-        f"({int(old.get('serving_replicas', 0) or 0)} replica(s))"
+        f"({int(old.get(SERVING_REPLICAS, 0) or 0)} replica(s))"
     )
     if not new.get("fits_serving_instance", True):
         return (
             {},
             dict(old),
             f"does not fit {new.get('requested_instance', '?')}: needs "
-            f"{float(new['serving_memory_gib']):.1f} GiB at {new['weight_dtype']}",
+            f"{float(new[SERVING_MEMORY_GIB]):.1f} GiB at {new['weight_dtype']}",
             False,
         )
     updates = {k: float(new[k]) for k in SERVING_METRICS if k in new}
-    month_was = float(record.metrics["cost_eur_serving_month"])
-    rate = float(new["serving_tokens_per_second"])
+    month_was = float(record.metrics[COST_EUR_SERVING_MONTH])
+    rate = float(new[SERVING_TOKENS_PER_SECOND])
     why = (
         f"{was} → {new['serving_instance']} {new['serving_pricing']} "
-        f"({int(new['serving_replicas'])} replica(s) at {rate:,.0f} tokens/s, "
+        f"({int(new[SERVING_REPLICAS])} replica(s) at {rate:,.0f} tokens/s, "
         f"€{float(new['serving_eur_per_hour']):.3f}/h): €{month_was:,.0f} → "
-        f"€{float(new['cost_eur_serving_month']):,.0f} per month"
+        f"€{float(new[COST_EUR_SERVING_MONTH]):,.0f} per month"
     )
     return updates, dict(new), why, True
 
@@ -154,11 +165,11 @@ def reprice(
         constraints, names = r.constraints, r.constraint_names
         old_train = projection.get("training") or {}
         target = (training or {}).get(str(old_train.get("target_instance")))
-        if target is not None and "train_flops_projected" in old_train:
+        if target is not None and TRAIN_FLOPS_PROJECTED in old_train:
             u, projection["training"], why = reprice_training(r, target)
             updates |= u
             whys.append(f"training: {why}")
-            need = r.metrics.get("train_memory_gib_projected")
+            need = r.metrics.get(TRAIN_MEMORY_GIB_PROJECTED)
             if need is not None:
                 # Recorded need (10% margin included) vs the new GPU; > 0 violates (Optuna's rule).
                 constraints = (*constraints, float(need) - target.gpu_memory_gib)
@@ -171,32 +182,30 @@ def reprice(
         old_serve = projection.get("serving") or {}
         rate = (serving_eur_per_hour or {}).get(str(old_serve.get("serving_instance")))
         move = (serving_moves or {}).get(str(old_serve.get("weight_dtype")))
-        if move is not None and "cost_eur_serving_month" in r.metrics:
+        if move is not None and COST_EUR_SERVING_MONTH in r.metrics:
             u, projection["serving"], why, fits = move_serving(r, move)
             updates |= u
             whys.append(f"serving: {why}")
             # Violated (> 0) when the model does not fit the named instance; Optuna's rule.
             constraints = (*constraints, 0.0 if fits else 1.0)
             names = (*names, DOES_NOT_SERVE) if names else names
-        elif rate is not None and "cost_eur_serving_month" in r.metrics:
+        elif rate is not None and COST_EUR_SERVING_MONTH in r.metrics:
             eur_h, pricing = rate
             old_rate = float(old_serve.get("serving_eur_per_hour") or 0.0)
             factor = eur_h / old_rate if old_rate > 0 else 1.0
-            month = float(r.metrics["cost_eur_serving_month"]) * factor
-            updates["cost_eur_serving_month"] = month
-            if "cost_eur_per_mtok_serving" in r.metrics:
-                updates["cost_eur_per_mtok_serving"] = (
-                    r.metrics["cost_eur_per_mtok_serving"] * factor
-                )
+            month = float(r.metrics[COST_EUR_SERVING_MONTH]) * factor
+            updates[COST_EUR_SERVING_MONTH] = month
+            if COST_EUR_PER_MTOK_SERVING in r.metrics:
+                updates[COST_EUR_PER_MTOK_SERVING] = r.metrics[COST_EUR_PER_MTOK_SERVING] * factor
             projection["serving"] = old_serve | {
                 "serving_eur_per_hour": eur_h,
                 "serving_pricing": pricing,
-                "cost_eur_serving_month": month,
+                COST_EUR_SERVING_MONTH: month,
             }
             whys.append(
                 f"serving: {old_serve.get('serving_instance')} €{old_rate:.3f}/h "
                 f"{old_serve.get('serving_pricing', '?')} → €{eur_h:.3f}/h {pricing}: "
-                f"€{r.metrics['cost_eur_serving_month']:,.0f} → €{month:,.0f} per month"
+                f"€{r.metrics[COST_EUR_SERVING_MONTH]:,.0f} → €{month:,.0f} per month"
             )
         after = replace(
             r.with_metrics(updates, projection), constraints=constraints, constraint_names=names
@@ -209,7 +218,7 @@ def horizon_ranking(records: Sequence[TrialRecord], months: float) -> dict[int, 
     """1-based rank of each feasible complete trial by cost over the horizon (training once plus
     ``months`` of serving), cheapest first; ties by trial number."""
     rows = [
-        r for r in records if r.complete and r.feasible and "cost_eur_train_projected" in r.metrics
+        r for r in records if r.complete and r.feasible and COST_EUR_TRAIN_PROJECTED in r.metrics
     ]
     ordered = sorted(rows, key=lambda r: (cost_eur_horizon(r, months), r.number))
     return {r.number: i + 1 for i, r in enumerate(ordered)}

@@ -7,6 +7,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sweeper.metrics import (
+    COST_EUR_SERVING_MONTH,
+    COST_EUR_TRAIN_PROJECTED,
+    GPU_HOURS_TRAIN_PROJECTED,
+)
 from sweeper.report._recommend import cost_eur_horizon
 from sweeper.report._reprice import Repriced, horizon_ranking
 
@@ -85,12 +90,12 @@ def reprice_table(
                 quality={
                     k: v for k, v in p.before.metrics.items() if k in tasks or k.endswith("_stderr")
                 },
-                cost_eur_train_projected_before=p.before.metrics.get("cost_eur_train_projected"),
-                cost_eur_train_projected_after=p.after.metrics.get("cost_eur_train_projected"),
-                gpu_hours_train_projected_before=p.before.metrics.get("gpu_hours_train_projected"),
-                gpu_hours_train_projected_after=p.after.metrics.get("gpu_hours_train_projected"),
-                cost_eur_serving_month_before=p.before.metrics.get("cost_eur_serving_month"),
-                cost_eur_serving_month_after=p.after.metrics.get("cost_eur_serving_month"),
+                cost_eur_train_projected_before=p.before.metrics.get(COST_EUR_TRAIN_PROJECTED),
+                cost_eur_train_projected_after=p.after.metrics.get(COST_EUR_TRAIN_PROJECTED),
+                gpu_hours_train_projected_before=p.before.metrics.get(GPU_HOURS_TRAIN_PROJECTED),
+                gpu_hours_train_projected_after=p.after.metrics.get(GPU_HOURS_TRAIN_PROJECTED),
+                cost_eur_serving_month_before=p.before.metrics.get(COST_EUR_SERVING_MONTH),
+                cost_eur_serving_month_after=p.after.metrics.get(COST_EUR_SERVING_MONTH),
                 cost_eur_horizon_before=cost_eur_horizon(p.before, horizon_months),
                 cost_eur_horizon_after=cost_eur_horizon(p.after, horizon_months),
                 feasible_after=p.after.feasible,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sweeper.metrics import COST_EUR_TRIAL
 from sweeper.report._analysis import ParetoAnalysis, ReviewOptions, analyze
 from sweeper.report._pareto import pareto_ranks
 from sweeper.report._records import Objective, TrialRecord, records_from_trials
+from sweeper.trial_record import STUDY_ATTR_BASELINE
 
 
 def study_objectives(study: Any) -> list[Objective]:
@@ -24,7 +26,7 @@ def study_records(study: Any) -> list[TrialRecord]:
 
 def baseline_cost_eur(study: Any) -> float:
     """What the once-per-study base-model evaluation cost (0 when it was skipped)."""
-    return float((study.user_attrs.get("baseline") or {}).get("cost_eur_trial", 0.0))
+    return float((study.user_attrs.get(STUDY_ATTR_BASELINE) or {}).get(COST_EUR_TRIAL, 0.0))
 
 
 def analyze_study(

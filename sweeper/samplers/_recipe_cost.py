@@ -12,7 +12,20 @@ from typing import Any
 
 import optuna
 
+import cost_models
 from sweeper.costing import PricingContext, cost_eur_for_seconds, trial_hardware_price
+from sweeper.quote import (
+    calibrated_time_model,
+    done_in_storage,
+    lora_id,
+    physics_time_model,
+    recipe_id,
+    study_partners,
+    train_tokens,
+    trial_model_params,
+    trial_model_shape,
+    trial_recipe,
+)
 from sweeper.samplers._cost_aware import TrialCostEur
 from sweeper.study import LoadedStudy
 
@@ -24,8 +37,6 @@ _CONDITIONAL_DEFAULTS = {"merge_weight": 0.5, "merge_density": 1.0}
 def recipe_trial_cost_eur(loaded: LoadedStudy) -> TrialCostEur:
     """A ``cost_eur(study, params)`` for ``CostAwareSampler``; the time model and the study's
     done work are refreshed when the number of completed trials changes."""
-    from sweeper import quote
-
     eur_per_hour = trial_hardware_price(loaded.spec, PricingContext.load()).eur_per_hour
     state: dict[str, Any] = {"n_complete": -1}
 
@@ -33,22 +44,18 @@ def recipe_trial_cost_eur(loaded: LoadedStudy) -> TrialCostEur:
         n = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
         if n == state["n_complete"]:
             return
-        model = quote.calibrated_time_model(loaded, study)
+        model = calibrated_time_model(loaded, study)
         if model is None:
-            import cost_models
-
-            model = quote.physics_time_model(
+            model = physics_time_model(
                 loaded,
-                quote._trial_model_params(loaded),
-                float(
-                    cost_models.lora_adapter_params(quote._trial_shape(loaded), 16, "all-linear")
-                ),
+                trial_model_params(loaded),
+                float(cost_models.lora_adapter_params(trial_model_shape(loaded), 16, "all-linear")),
             )
         state.update(
             n_complete=n,
             model=model,
-            done=quote._done_in_storage(loaded, study),
-            partners=quote._study_partners(loaded),
+            done=done_in_storage(loaded, study),
+            partners=study_partners(loaded),
         )
 
     def cost_eur(study: optuna.Study, params: dict[str, Any]) -> float:
@@ -56,16 +63,16 @@ def recipe_trial_cost_eur(loaded: LoadedStudy) -> TrialCostEur:
         full = dict(params)
         if full.get("merge_method", "none") != "none":
             full = _CONDITIONAL_DEFAULTS | full
-        recipe = quote._trial_recipe(loaded, full)
+        recipe = trial_recipe(loaded, full)
         model, done = state["model"], state["done"]
-        if quote._recipe_id(recipe) in done.recipes and not full.keys() & _CONDITIONAL_DEFAULTS:
+        if recipe_id(recipe) in done.recipes and not full.keys() & _CONDITIONAL_DEFAULTS:
             return cost_eur_for_seconds(model.overhead_seconds, eur_per_hour)
         tokens = 0.0
-        if quote._lora_id(recipe.lora) not in done.loras:
-            tokens += quote._train_tokens(loaded, recipe.lora)
+        if lora_id(recipe.lora) not in done.loras:
+            tokens += train_tokens(loaded, recipe.lora)
         if recipe.merges:
             tokens += sum(
-                quote._train_tokens(loaded, s)
+                train_tokens(loaded, s)
                 for name, s in state["partners"]
                 if name not in done.partners
             )

@@ -15,7 +15,8 @@ import optuna
 import pytest
 
 from sweeper.report import study_pareto_ranks
-from sweeper.runner import ATTR_MLFLOW_RUN, ParetoTagger
+from sweeper.runner import ParetoTagger
+from sweeper.trial_record import ATTR_MLFLOW_RUN
 
 
 class _Tags:

@@ -15,23 +15,28 @@ from transformers import TrainerCallback
 from objectives import LoraTrainConfig, load_model, resolve_model_path, train_lora
 from objectives.task_data import read_examples_file
 from sweeper.budget import (
+    BUDGET_EXHAUSTED,
     BudgetChangeError,
+    BudgetGuard,
     BudgetLedger,
+    ReservationEstimates,
     SpendingLimit,
     TrialOverrunError,
     check_spending,
     spending_limit,
 )
-from sweeper.budget_guard import BUDGET_EXHAUSTED, BudgetGuard, ReservationEstimates
 from sweeper.cli import main
 from sweeper.costing import PricingContext
+from sweeper.quote import reservation_estimates
 from sweeper.recipe import RecipeObjective, WorkCache
 from sweeper.recipe._pipeline import _spending_limit_callback
-from sweeper.storage import open_storage, open_study
+from sweeper.storage import GRACE_PERIOD_S, open_storage, open_study
 from sweeper.study import LoadedStudy, load_study
 from tests.conftest import write_study
 
 EUR_PER_HOUR = 36.0  # a cent a second
+#: What the runner gives the guard (``sweeper.runner._prepare_trials``).
+RUNNER_INJECTS = {"estimate": reservation_estimates, "stale_grace_s": GRACE_PERIOD_S}
 
 
 def study_file(tiny_study: Path, **changes: object) -> Path:
@@ -111,7 +116,13 @@ def test_a_trial_over_its_limit_fails_and_is_charged_what_it_spent(
     def calibrated_estimate(_loaded: LoadedStudy, _study: optuna.Study) -> ReservationEstimates:
         return ReservationEstimates(reserved_eur, 0.1, reserved_eur, "calibrated from a test", True)
 
-    guard = BudgetGuard(loaded, ledger, eur_per_hour=EUR_PER_HOUR, estimate=calibrated_estimate)
+    guard = BudgetGuard(
+        loaded,
+        ledger,
+        eur_per_hour=EUR_PER_HOUR,
+        estimate=calibrated_estimate,
+        stale_grace_s=GRACE_PERIOD_S,
+    )
     cache = WorkCache(tmp_path / "cache")
     objective = RecipeObjective(
         loaded,
@@ -143,11 +154,11 @@ def test_a_different_budget_in_the_study_file_changes_nothing_without_the_flag(
     storage = f"sqlite:///{tmp_path / 'sweeper.db'}"
     first = load_study(study_file(tiny_study, budget_eur=5.0))
     study = opened(first, storage)
-    BudgetGuard.open(first, study, storage, eur_per_hour=EUR_PER_HOUR)
+    BudgetGuard.open(first, study, storage, eur_per_hour=EUR_PER_HOUR, **RUNNER_INJECTS)
 
     other = load_study(study_file(tiny_study, budget_eur=1.0))  # another worker's copy
     with pytest.raises(BudgetChangeError, match=r"is 1, but study 'tiny' .* budget €5;"):
-        BudgetGuard.open(other, study, storage, eur_per_hour=EUR_PER_HOUR)
+        BudgetGuard.open(other, study, storage, eur_per_hour=EUR_PER_HOUR, **RUNNER_INJECTS)
     with BudgetLedger(storage, "tiny") as ledger:
         assert ledger.summary().budget_eur == 5.0
 
@@ -164,6 +175,7 @@ def test_a_different_budget_in_the_study_file_changes_nothing_without_the_flag(
         study,
         storage,
         eur_per_hour=EUR_PER_HOUR,
+        **RUNNER_INJECTS,
         on_status=statuses.append,
         update_budget=True,
     )
@@ -178,7 +190,7 @@ def test_a_worker_started_before_a_budget_was_declared_honours_it(
     storage = f"sqlite:///{tmp_path / 'sweeper.db'}"
     loaded = load_study(study_file(tiny_study, budget_eur=None))
     study = opened(loaded, storage)
-    guard = BudgetGuard.open(loaded, study, storage, eur_per_hour=EUR_PER_HOUR)
+    guard = BudgetGuard.open(loaded, study, storage, eur_per_hour=EUR_PER_HOUR, **RUNNER_INJECTS)
     ran: list[int] = []
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:

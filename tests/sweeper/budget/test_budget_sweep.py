@@ -19,10 +19,16 @@ import optuna
 import pytest
 import yaml
 
-from sweeper.budget import BudgetLedger, LedgerEntry, overrun_bound_micro_eur, to_micro_eur
-from sweeper.budget_guard import BUDGET_EXHAUSTED, PRIOR_BASELINE_KEY
+from sweeper.budget import (
+    BUDGET_EXHAUSTED,
+    PRIOR_BASELINE_KEY,
+    BudgetLedger,
+    LedgerEntry,
+    overrun_bound_micro_eur,
+    to_micro_eur,
+)
 from sweeper.cli import main
-from sweeper.runner import spent_eur
+from sweeper.trial_record import spent_eur
 from tests.conftest import write_study
 
 pytestmark = pytest.mark.slow

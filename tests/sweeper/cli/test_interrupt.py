@@ -17,11 +17,11 @@ import sqlalchemy.exc
 import yaml
 from mlflow.tracking import MlflowClient
 
-from sweeper.budget import BudgetLedger
-from sweeper.budget_guard import trial_key
+from sweeper.budget import BudgetLedger, trial_key
 from sweeper.cli import exit_codes, main
 from sweeper.cli._interrupt import Terminated, interrupts_raised
-from sweeper.runner import ATTR_FAIL_REASON, ATTR_METRICS, ATTR_MLFLOW_RUN, INTERRUPTED
+from sweeper.runner import INTERRUPTED
+from sweeper.trial_record import ATTR_FAIL_REASON, ATTR_METRICS, ATTR_MLFLOW_RUN
 from tests.conftest import write_study
 
 REPO = Path(__file__).resolve().parents[3]

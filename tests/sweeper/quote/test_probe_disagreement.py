@@ -16,9 +16,9 @@ import pytest
 
 import cost_models
 from sweeper import hardware_probe
-from sweeper.quote import _trial_model_params, physics_time_model, quote_study
-from sweeper.recipe import ATTR_MACHINE
+from sweeper.quote import physics_time_model, quote_study, trial_model_params
 from sweeper.study import LoadedStudy
+from sweeper.trial_record import ATTR_MACHINE
 from tests.sweeper.quote.test_quote_recipe import QUANTIZE_SPACE, _load, _storage, _tokens, _trial
 
 #: The probe of the issue's busy machine: 0.03 TFLOP/s, 4.6 GB/s, 99.5 ms per layer-step.
@@ -58,7 +58,7 @@ def _study_at(
     assert speed is not None and fw is not None  # nothing measured here
     adapter = cost_models.lora_adapter_params(cost_models.model_shape("smollm2-135m"), 16)
     physics = physics_time_model(
-        loaded, _trial_model_params(loaded), float(adapter), speed=speed, overhead=fw
+        loaded, trial_model_params(loaded), float(adapter), speed=speed, overhead=fw
     )
     train_s = factor * physics.train_run_seconds(_tokens(loaded))
     eval_s = factor * physics.eval_seconds
@@ -94,7 +94,7 @@ def probe_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_two_trials_are_not_enough_evidence(tmp_path: Path, probe_cache: Path) -> None:
     loaded = _load(tmp_path, "quantize", search_space=QUANTIZE_SPACE)
     url = _study_at(tmp_path, loaded, 1 / 3, hardware_probe.machine_name(), levels=2)
-    assert quote_study(loaded, n_trials=1, storage_url=url)["machine_probe"] is None
+    assert quote_study(loaded, n_trials=1, storage_url=url).machine_probe is None
     assert len(_cached_files(probe_cache)) == 2
 
 
@@ -106,9 +106,9 @@ def test_trials_3x_off_the_probe_clear_it(tmp_path: Path, probe_cache: Path) -> 
     loaded = _load(tmp_path, "quantize", search_space=QUANTIZE_SPACE)
     url = _study_at(tmp_path, loaded, 1 / 3, hardware_probe.machine_name())
     q = quote_study(loaded, n_trials=1, storage_url=url)
-    assert "3 trial(s) of this study" in q["machine_probe"]
-    assert "x0.33 the time it predicts" in q["machine_probe"]
-    assert "\n" not in q["machine_probe"]
+    assert "3 trial(s) of this study" in q.machine_probe
+    assert "x0.33 the time it predicts" in q.machine_probe
+    assert "\n" not in q.machine_probe
     assert _cached_files(probe_cache) == []
     assert hardware_probe.cached_machine_speed() is None
 
@@ -117,7 +117,7 @@ def test_trials_3x_off_the_probe_clear_it(tmp_path: Path, probe_cache: Path) -> 
 def test_trials_within_2x_keep_it(tmp_path: Path, probe_cache: Path, factor: float) -> None:
     loaded = _load(tmp_path, "quantize", search_space=QUANTIZE_SPACE)
     url = _study_at(tmp_path, loaded, factor, hardware_probe.machine_name())
-    assert quote_study(loaded, n_trials=1, storage_url=url)["machine_probe"] is None
+    assert quote_study(loaded, n_trials=1, storage_url=url).machine_probe is None
     assert _cached_files(probe_cache) == ["framework_overhead.json", "machine_speed.json"]
 
 
@@ -127,5 +127,5 @@ def test_trials_of_another_machine_say_nothing_about_this_ones_probe(
 ) -> None:
     loaded = _load(tmp_path, "quantize", search_space=QUANTIZE_SPACE)
     url = _study_at(tmp_path, loaded, 1 / 3, machine)
-    assert quote_study(loaded, n_trials=1, storage_url=url)["machine_probe"] is None
+    assert quote_study(loaded, n_trials=1, storage_url=url).machine_probe is None
     assert len(_cached_files(probe_cache)) == 2

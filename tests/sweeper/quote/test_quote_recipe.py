@@ -15,7 +15,7 @@ import optuna
 import pytest
 import yaml
 
-from sweeper.quote import PRUNED_SHARE_PRIOR, calibrated_time_model, quote_study
+from sweeper.quote import PRUNED_SHARE_PRIOR, Quote, calibrated_time_model, quote_study
 from sweeper.search import distributions
 from sweeper.study import LoadedStudy, load_study
 from tests.conftest import write_study
@@ -117,10 +117,10 @@ def _trial(
     )
 
 
-def _study_seconds(q: dict) -> float:
+def _study_seconds(q: Quote) -> float:
     """The simulated study's trial seconds (P50), without the base-model evaluation."""
-    base = q["baseline_eval"]["seconds"] if q["study_total"]["includes_baseline_eval"] else 0.0
-    return q["study_total"]["hours_p50"] * 3600 - base
+    base = q.baseline_eval.seconds if q.study_total.includes_baseline_eval else 0.0
+    return q.study_total.hours_p50 * 3600 - base
 
 
 def test_one_lora_configuration_is_trained_once_so_the_study_costs_far_less_than_n_trials(
@@ -132,20 +132,20 @@ def test_one_lora_configuration_is_trained_once_so_the_study_costs_far_less_than
     url = _storage(tmp_path, loaded, [_trial(loaded, {"quantization": "fp16"})])
     n = 10
     q = quote_study(loaded, n_trials=n, storage_url=url)
-    assert q["calibration"].startswith("calibrated from 1 completed trial(s)")
-    sim = q["simulation"]
-    assert sim["lora_configs_in_space"] == 1
-    assert sim["lora_trainings_mean"] == 1.0
-    worst = q["per_trial"]["trial_seconds"]["p50"]
+    assert q.calibration.startswith("calibrated from 1 completed trial(s)")
+    sim = q.simulation
+    assert sim.lora_configs_in_space == 1
+    assert sim.lora_trainings_mean == 1.0
+    worst = q.per_trial.trial_seconds.p50
     assert worst > TRAIN_S  # a trial that trains pays the training
     # One training and n evaluations, not n trainings: far below n x the per-trial figure.
     assert _study_seconds(q) < 0.3 * n * worst
     # ... and at least the five levels' evaluations (grid sampler: each level once, then repeats
     # of an evaluated recipe cost only the overhead).
     assert _study_seconds(q) >= TRAIN_S + 5 * EVAL_S + n * OVERHEAD_S
-    expected = q["per_trial"]["cost_eur_trial_in_study"]
-    assert expected["p10"] <= expected["p50"] <= expected["p90"]
-    assert expected["mean"] < 0.3 * q["per_trial"]["cost_eur_trial"]["p50"]
+    expected = q.per_trial.cost_eur_trial_in_study
+    assert expected.p10 <= expected.p50 <= expected.p90
+    assert expected.mean < 0.3 * q.per_trial.cost_eur_trial.p50
 
 
 def test_a_lora_already_trained_in_storage_is_not_quoted_again(tmp_path: Path) -> None:
@@ -153,14 +153,14 @@ def test_a_lora_already_trained_in_storage_is_not_quoted_again(tmp_path: Path) -
     done = _trial(loaded, {"quantization": "fp16"}, cache={"eval": False, "lora": False})
     url = _storage(tmp_path, loaded, [done])
     q = quote_study(loaded, n_trials=4, storage_url=url)
-    sim = q["simulation"]
-    assert sim["lora_configs_trained_in_storage"] == 1
-    assert sim["lora_trainings_mean"] == 0.0
+    sim = q.simulation
+    assert sim.lora_configs_trained_in_storage == 1
+    assert sim.lora_trainings_mean == 0.0
     # No simulated trial trains: each costs an evaluation (or less), never the training.
-    assert q["per_trial"]["trial_seconds_in_study"]["p90"] < TRAIN_S / 5
+    assert q.per_trial.trial_seconds_in_study.p90 < TRAIN_S / 5
     assert _study_seconds(q) < 4 * (EVAL_S + OVERHEAD_S + 10)
     # The worst case (what the budget reserves) still prices a trial that trains.
-    assert q["per_trial"]["trial_seconds"]["p50"] > TRAIN_S
+    assert q.per_trial.trial_seconds.p50 > TRAIN_S
 
 
 def test_the_merge_partner_is_trained_once_per_study_and_not_when_stored(tmp_path: Path) -> None:
@@ -173,22 +173,19 @@ def test_the_merge_partner_is_trained_once_per_study_and_not_when_stored(tmp_pat
         n_trials=8,
         storage_url=_storage(tmp_path, loaded, [_trial(loaded, params)]),  # no work cache
     )
-    assert fresh["simulation"]["partners"] == ["date"]
-    assert fresh["simulation"]["partner_trainings_mean"] == 1.0
-    assert fresh["simulation"]["lora_trainings_mean"] == 1.0
+    assert fresh.simulation.partners == ("date",)
+    assert fresh.simulation.partner_trainings_mean == 1.0
+    assert fresh.simulation.lora_trainings_mean == 1.0
     cached = _trial(loaded, params, cache={"eval": False, "lora": False, "lora.date": False})
     (tmp_path / "sweeper.db").unlink()
     stored = quote_study(loaded, n_trials=8, storage_url=_storage(tmp_path, loaded, [cached]))
-    assert stored["simulation"]["partners_trained_in_storage"] == ["date"]
-    assert stored["simulation"]["partner_trainings_mean"] == 0.0
-    assert stored["simulation"]["lora_trainings_mean"] == 0.0
+    assert stored.simulation.partners_trained_in_storage == ("date",)
+    assert stored.simulation.partner_trainings_mean == 0.0
+    assert stored.simulation.lora_trainings_mean == 0.0
     # The partner's training (as long as the LoRA's: same size) left both the total and the
     # worst case.
     assert _study_seconds(stored) < _study_seconds(fresh) - 1.5 * TRAIN_S
-    assert (
-        stored["per_trial"]["trial_seconds"]["p50"]
-        < fresh["per_trial"]["trial_seconds"]["p50"] - 0.5 * TRAIN_S
-    )
+    assert stored.per_trial.trial_seconds.p50 < fresh.per_trial.trial_seconds.p50 - 0.5 * TRAIN_S
 
 
 def test_calibration_ignores_cache_hit_trials(tmp_path: Path) -> None:
@@ -218,9 +215,7 @@ def test_calibration_ignores_cache_hit_trials(tmp_path: Path) -> None:
     assert model.overhead_seconds == pytest.approx(OVERHEAD_S)
     assert "1 cache-hit trial(s) left out" in model.source
     q = quote_study(loaded, n_trials=1, storage_url=url)
-    assert q["per_trial"]["trial_seconds"]["p50"] == pytest.approx(
-        TRAIN_S + EVAL_S + OVERHEAD_S, rel=0.05
-    )
+    assert q.per_trial.trial_seconds.p50 == pytest.approx(TRAIN_S + EVAL_S + OVERHEAD_S, rel=0.05)
 
 
 def _demo_storage(tmp_path: Path, loaded: LoadedStudy, n: int = 3) -> str:
@@ -247,20 +242,15 @@ def test_pruning_lowers_the_study_total(tmp_path: Path) -> None:
     n = 20
     without = quote_study(plain, n_trials=n, storage_url=url)
     with_pruning = quote_study(pruning, n_trials=n, storage_url=url)
-    assert without["simulation"]["pruned_share_mean"] == 0.0
-    share = with_pruning["simulation"]["pruned_share_mean"]
+    assert without.simulation.pruned_share_mean == 0.0
+    share = with_pruning.simulation.pruned_share_mean
     # The prior: p = 0.3 once two trials reported (the first two simulated trials cannot be
     # pruned; the stored trials never reported).
     assert 0.8 * PRUNED_SHARE_PRIOR * (n - 2) / n < share < 1.2 * PRUNED_SHARE_PRIOR
-    assert "prior" in with_pruning["simulation"]["pruning"]
-    assert (
-        with_pruning["study_total"]["cost_eur_p50"] < 0.95 * without["study_total"]["cost_eur_p50"]
-    )
+    assert "prior" in with_pruning.simulation.pruning
+    assert with_pruning.study_total.cost_eur_p50 < 0.95 * without.study_total.cost_eur_p50
     # A trial that is not pruned pays its intermediate evaluations: the worst case rises.
-    assert (
-        with_pruning["per_trial"]["trial_seconds"]["p50"]
-        > without["per_trial"]["trial_seconds"]["p50"]
-    )
+    assert with_pruning.per_trial.trial_seconds.p50 > without.per_trial.trial_seconds.p50
 
 
 def test_pruned_share_and_fraction_are_observed_on_the_study(tmp_path: Path) -> None:
@@ -285,9 +275,9 @@ def test_pruned_share_and_fraction_are_observed_on_the_study(tmp_path: Path) -> 
         )
     url = _storage(tmp_path, loaded, trials)
     q = quote_study(loaded, n_trials=40, storage_url=url)
-    text = q["simulation"]["pruning"]
+    text = q.simulation.pruning
     assert "2 of 4 prunable trials" in text and "0.13 of its steps" in text
-    assert 0.4 < q["simulation"]["pruned_share_mean"] < 0.6
+    assert 0.4 < q.simulation.pruned_share_mean < 0.6
 
 
 def test_an_overrun_trial_widens_p90_and_says_so(tmp_path: Path) -> None:
@@ -302,10 +292,7 @@ def test_an_overrun_trial_widens_p90_and_says_so(tmp_path: Path) -> None:
     warm_up = _trial(loaded, {"quantization": "fp16"}, train=3 * TRAIN_S, extra=60.0)
     url = _storage(tmp_path, loaded, [warm_up, *steady])
     wide = quote_study(loaded, n_trials=1, storage_url=url)
-    assert "measured/predicted seconds" in wide["calibration"]
-    assert (
-        wide["per_trial"]["cost_eur_trial"]["p90"]
-        > 1.8 * narrow["per_trial"]["cost_eur_trial"]["p90"]
-    )
-    for spread in wide["per_trial"].values():
+    assert "measured/predicted seconds" in wide.calibration
+    assert wide.per_trial.cost_eur_trial.p90 > 1.8 * narrow.per_trial.cost_eur_trial.p90
+    for spread in wide.per_trial.to_dict().values():
         assert spread["p10"] <= spread["p50"] <= spread["p90"]

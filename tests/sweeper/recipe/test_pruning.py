@@ -9,7 +9,8 @@ import optuna
 import pytest
 
 from sweeper.cli import main
-from sweeper.recipe._pruning import ATTR_INTERMEDIATE, MedianRule
+from sweeper.recipe._pruning import MedianRule
+from sweeper.trial_record import ATTR_INTERMEDIATE
 from tests.conftest import demo_study_data, write_study
 
 

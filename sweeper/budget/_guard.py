@@ -4,9 +4,10 @@
 ``guard.wrap(objective)`` returns the objective Optuna runs:
 
 - before the objective: the trial's estimated cost is reserved under the key ``trial-<number>``.
-  The estimate is the P90 of the quote's per-trial cost over the search space (``sweeper.quote``:
-  time model calibrated on the study's completed trials, or the physics estimate before any), so a
-  trial of any configuration rarely costs more than it reserved;
+  The estimate comes from the estimator the runner gives the guard (``sweeper.quote``'s
+  ``reservation_estimates``: the P90 of the quote's per-trial cost over the search space, with the
+  time model calibrated on the study's completed trials, or the physics estimate before any), so
+  a trial of any configuration rarely costs more than it reserved;
 - when the ledger refuses, the objective is not called: the trial ends PRUNED with user attribute
   ``fail_reason`` ``"budget exhausted: ..."`` and metrics ``{"cost_eur_trial": 0.0}``, and
   ``study.stop()`` ends this worker's loop. Trials running in other workers finish and settle;
@@ -32,6 +33,9 @@ Workers that die leave reservations open. At start and before each reservation a
 the open reservations of trials Optuna has since finished (at their recorded cost), and charges
 in full, at their estimates, reservations older than ``STALE_AFTER_P90_TRIALS`` P90 trial
 durations plus the storage's heartbeat grace period (``BudgetLedger.settle_stale``).
+
+The guard imports neither the quote nor the storage: the runner (the composition root) passes the
+estimator and the grace period in, so this package stays below the study schema that reads it.
 """
 
 from __future__ import annotations
@@ -39,26 +43,30 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 
-from sweeper.budget import (
+from sweeper.budget._amounts import to_micro_eur
+from sweeper.budget._errors import (
     BudgetChangeError,
     BudgetError,
-    BudgetLedger,
     BudgetNotSetError,
-    LedgerSummary,
     ReservationStateError,
-    SpendingLimit,
-    spending_limit,
-    to_micro_eur,
 )
-from sweeper.costing import cost_eur_for_seconds
-from sweeper.runner import ATTR_FAIL_REASON, ATTR_METRICS, STUDY_ATTR_BASELINE, spent_eur
-from sweeper.storage import GRACE_PERIOD_S
-from sweeper.study import LoadedStudy
+from sweeper.budget._estimates import Estimator, ReservationEstimates
+from sweeper.budget._ledger import BudgetLedger
+from sweeper.budget._overrun import SpendingLimit, elapsed_cost_eur, spending_limit
+from sweeper.budget._records import LedgerSummary
+from sweeper.metrics import BUDGET_EUR, BUDGET_REMAINING_EUR, COST_EUR_TRIAL
+from sweeper.trial_record import (
+    baseline_cost_eur,
+    recorded_cost_eur,
+    write_outcome,
+)
+
+if TYPE_CHECKING:  # typing only: the study schema imports this package (MAX_AMOUNT_EUR)
+    from sweeper.study import LoadedStudy
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +74,6 @@ TRIAL_KEY_PREFIX = "trial-"
 BASELINE_KEY_PREFIX = "baseline@"
 #: The key under which a base-model evaluation that ran before the budget existed is booked.
 PRIOR_BASELINE_KEY = "baseline@before-budget"
-#: Percentile of the per-trial cost over the search space that a trial reserves.
-RESERVE_PERCENTILE = "p90"
-#: The base-model evaluation has a single configuration, hence no spread to take a percentile of:
-#: it reserves the quote's estimate times this margin.
-BASELINE_RESERVE_MARGIN = 1.5
 #: Re-quote the reservation after every completed trial up to this many, then only when the
 #: completed trials have grown by this factor (benchmarks/bench_overhead.py: a quote per trial was
 #: half of the sweeper's own time per trial).
@@ -79,79 +82,10 @@ REQUOTE_GROWTH = 1.25
 #: A reservation is presumed abandoned after this many P90 trial durations (plus grace period).
 STALE_AFTER_P90_TRIALS = 3.0
 BUDGET_EXHAUSTED = "budget exhausted"
-#: How ``sweeper.quote`` names a time model fitted on the study's own completed trials.
-CALIBRATED_ON_TRIALS = "calibrated from"
 
 
 def trial_key(number: int) -> str:
     return f"{TRIAL_KEY_PREFIX}{number}"
-
-
-@dataclass(frozen=True)
-class ReservationEstimates:
-    """What one trial and the base-model evaluation reserve, from the quote of the study."""
-
-    trial_eur: float
-    trial_seconds: float
-    baseline_eur: float
-    source: str
-    #: Whether the time model is calibrated on this study's completed trials. Only then does a
-    #: trial that overruns its reservation get stopped: a physics estimate may be off by more
-    #: than the overrun factor, and stopping every trial would keep the study from calibrating.
-    calibrated: bool = False
-
-
-def reservation_estimates(loaded: LoadedStudy, study: optuna.Study) -> ReservationEstimates:
-    """Quote the study as it is now (calibrated on its completed trials when it has any)."""
-    from sweeper.quote import quote_study
-
-    q = quote_study(loaded, n_trials=1, samples=100, study=study, projections=False)
-    return ReservationEstimates(
-        trial_eur=q["per_trial"]["cost_eur_trial"][RESERVE_PERCENTILE],
-        trial_seconds=q["per_trial"]["trial_seconds"][RESERVE_PERCENTILE],
-        baseline_eur=q["baseline_eval"]["cost_eur"] * BASELINE_RESERVE_MARGIN,
-        source=q["calibration"],
-        calibrated=q["calibration"].startswith(CALIBRATED_ON_TRIALS),
-    )
-
-
-@dataclass(frozen=True)
-class BudgetPosition:
-    """The budget a run will be held to (EUR), and what is already booked against it."""
-
-    budget_eur: float
-    spent_eur: float
-    reserved_eur: float
-    #: Whether the budget comes from the study file (else: stored in the ledger by an earlier run).
-    declared: bool
-
-    @property
-    def remaining_eur(self) -> float:
-        return self.budget_eur - self.spent_eur - self.reserved_eur
-
-
-def budget_position(
-    loaded: LoadedStudy, storage_url: str, study: optuna.Study | None
-) -> BudgetPosition | None:
-    """The file's budget (else the stored one) and the spend booked so far; ``None``: no budget.
-
-    Before the ledger exists, the study's recorded spend counts: it is booked when the run starts.
-    """
-    stored = None
-    spent_so_far = reserved = 0.0
-    if study is not None:
-        with BudgetLedger(storage_url, loaded.name) as ledger:
-            try:
-                stored = ledger.summary()
-            except BudgetNotSetError:
-                spent_so_far = spent_eur(study)
-    if stored is not None:
-        spent_so_far, reserved = stored.spent_eur, stored.reserved_eur
-    declared = loaded.spec.budget_eur
-    budget = declared if declared is not None else (stored.budget_eur if stored else None)
-    if budget is None:
-        return None
-    return BudgetPosition(budget, spent_so_far, reserved, declared is not None)
 
 
 class BudgetGuard:
@@ -163,12 +97,14 @@ class BudgetGuard:
         ledger: BudgetLedger | None,
         *,
         eur_per_hour: float,
-        estimate: Callable[[LoadedStudy, optuna.Study], ReservationEstimates],
+        estimate: Estimator,
+        stale_grace_s: float,
         on_balance: Callable[[int, LedgerSummary], None] | None = None,
     ) -> None:
         self.loaded = loaded
         self.ledger = ledger
         self.eur_per_hour = eur_per_hour
+        self.stale_grace_s = stale_grace_s
         self._estimate = estimate
         self._on_balance = on_balance
         self._cached: tuple[int, ReservationEstimates] | None = None
@@ -182,13 +118,17 @@ class BudgetGuard:
         storage_url: str,
         *,
         eur_per_hour: float,
+        estimate: Estimator,
+        stale_grace_s: float,
         on_status: Callable[[str], None] = lambda _msg: None,
         tracker: Any = None,
         parent_run_id: str | None = None,
         update_budget: bool = False,
     ) -> BudgetGuard:
         """Set the ledger's budget from the study file, book spend it lacks, recover stale
-        reservations, and say where the budget stands.
+        reservations, and say where the budget stands. ``estimate``: what a trial and the
+        base-model evaluation reserve (the quote's); ``stale_grace_s``: the storage's heartbeat
+        grace period, added to the age after which a reservation is presumed abandoned.
 
         A stored budget changes only with ``update_budget`` (``--update-budget``): a file whose
         ``budget_eur`` differs from it raises ``BudgetChangeError``, so a worker started with an
@@ -211,8 +151,8 @@ class BudgetGuard:
                 tracker.log(
                     parent_run_id,
                     metrics={
-                        "budget_eur": summary.budget_eur,
-                        "budget_remaining_eur": summary.remaining_eur,
+                        BUDGET_EUR: summary.budget_eur,
+                        BUDGET_REMAINING_EUR: summary.remaining_eur,
                     },
                     step=step,
                 )
@@ -223,7 +163,8 @@ class BudgetGuard:
             loaded,
             ledger,
             eur_per_hour=eur_per_hour,
-            estimate=reservation_estimates,
+            estimate=estimate,
+            stale_grace_s=stale_grace_s,
             on_balance=log_balance,
         )
         if declared is None and stored is None:
@@ -320,9 +261,9 @@ class BudgetGuard:
                 with spending_limit(limit):  # the recipe stops a trial that overruns it
                     return objective(trial)
             finally:
-                cost = _recorded_cost(trial.user_attrs)
+                cost = recorded_cost_eur(trial.user_attrs)
                 if cost is None:
-                    cost = cost_eur_for_seconds(time.perf_counter() - started, self.eur_per_hour)
+                    cost = elapsed_cost_eur(started, self.eur_per_hour)
                 # The balance reaches MLflow with the trial's spend (runner: balance_metrics).
                 self._settle(key, cost, step=trial.number, report=False)
 
@@ -340,7 +281,7 @@ class BudgetGuard:
         except BudgetError as exc:
             log.warning("could not read the budget ledger: %s", exc)
             return {}
-        return {"budget_eur": summary.budget_eur, "budget_remaining_eur": summary.remaining_eur}
+        return {BUDGET_EUR: summary.budget_eur, BUDGET_REMAINING_EUR: summary.remaining_eur}
 
     def run_baseline(self, study: optuna.Study, evaluate: Callable[[], None]) -> bool:
         """Run the base-model evaluation if the budget admits it; ``False`` when refused."""
@@ -354,9 +295,9 @@ class BudgetGuard:
         try:
             evaluate()
         finally:
-            cost = _recorded_cost(study.user_attrs.get(STUDY_ATTR_BASELINE) or {}, nested=False)
+            cost = baseline_cost_eur(study.user_attrs)
             if cost is None:
-                cost = cost_eur_for_seconds(time.perf_counter() - started, self.eur_per_hour)
+                cost = elapsed_cost_eur(started, self.eur_per_hour)
             self._settle(key, cost, step=len(study.get_trials(deepcopy=False)))
         return True
 
@@ -376,8 +317,7 @@ class BudgetGuard:
             f"€{summary.budget_eur:.4f} remains (spent €{summary.spent_eur:.4f}, reserved by "
             f"running trials €{summary.reserved_eur:.4f}); no new trial starts in this worker"
         )
-        trial.set_user_attr(ATTR_METRICS, {"cost_eur_trial": 0.0})
-        trial.set_user_attr(ATTR_FAIL_REASON, reason)
+        write_outcome(trial, metrics={COST_EUR_TRIAL: 0.0}, fail_reason=reason)
         trial.study.stop()
         if self._on_balance is not None:
             self._on_balance(trial.number, summary)
@@ -402,12 +342,10 @@ class BudgetGuard:
         assert self.ledger is not None
         keys = {e.key for e in self.ledger.entries()}
         for t in study.get_trials(deepcopy=False):
-            cost = _recorded_cost(t.user_attrs)
+            cost = recorded_cost_eur(t.user_attrs)
             if t.state.is_finished() and cost and trial_key(t.number) not in keys:
                 self.ledger.record_spent(trial_key(t.number), cost)
-        baseline_cost = _recorded_cost(
-            study.user_attrs.get(STUDY_ATTR_BASELINE) or {}, nested=False
-        )
+        baseline_cost = baseline_cost_eur(study.user_attrs)
         if baseline_cost and not any(k.startswith(BASELINE_KEY_PREFIX) for k in keys):
             self.ledger.record_spent(PRIOR_BASELINE_KEY, baseline_cost)
 
@@ -427,7 +365,7 @@ class BudgetGuard:
         }
         if numbers:
             for t in study.get_trials(deepcopy=False):
-                cost = _recorded_cost(t.user_attrs)
+                cost = recorded_cost_eur(t.user_attrs)
                 if t.number in numbers and t.state.is_finished() and cost is not None:
                     try:
                         self.ledger.settle(numbers[t.number], cost)
@@ -435,17 +373,10 @@ class BudgetGuard:
                         pass  # its worker settled it meanwhile
         if open_keys:
             stale_after_s = (
-                STALE_AFTER_P90_TRIALS * self.estimates(study).trial_seconds + GRACE_PERIOD_S
+                STALE_AFTER_P90_TRIALS * self.estimates(study).trial_seconds + self.stale_grace_s
             )
             self.ledger.settle_stale(stale_after_s)
 
 
 def _micro(amount_eur: float) -> int:
     return to_micro_eur(amount_eur, name="budget_eur", allow_zero=True)
-
-
-def _recorded_cost(attrs: dict[str, Any], *, nested: bool = True) -> float | None:
-    """``cost_eur_trial`` from a trial's user attributes (``metrics``) or a baseline record."""
-    record = attrs.get(ATTR_METRICS, {}) if nested else attrs
-    cost = record.get("cost_eur_trial") if isinstance(record, dict) else None
-    return float(cost) if isinstance(cost, (int, float)) else None
