@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("sweeper", "objectives", "cost_models", "registries", "user_errors")
+PACKAGES = ("sweeper", "objectives", "cost_models", "registries", "user_errors", "user_cache")
 
 
 def _module_name(path: Path) -> str:
