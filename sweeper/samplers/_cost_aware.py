@@ -26,10 +26,12 @@ from typing import Any
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution
-from optuna.samplers import BaseSampler, TPESampler
+from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
+
+from sweeper.upstream import compute_hypervolume
 
 #: Predicted euros of one trial with the given (relative-space) parameters.
 TrialCostEur = Callable[[optuna.Study, dict[str, Any]], float]
@@ -147,8 +149,6 @@ class CostAwareSampler(BaseSampler):
     def _candidates(
         self, study: optuna.Study, trial: FrozenTrial, space: dict[str, BaseDistribution]
     ) -> list[dict[str, Any]]:
-        from optuna.samplers import RandomSampler
-
         n_base = self._n_candidates // 2
         out = [
             {n: self._base.sample_independent(study, trial, n, d) for n, d in space.items()}
@@ -168,8 +168,6 @@ class CostAwareSampler(BaseSampler):
         candidates: list[dict[str, Any]],
         space: dict[str, BaseDistribution],
     ) -> np.ndarray:
-        from optuna._hypervolume import compute_hypervolume
-
         signs = np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in study.directions])
         y = np.array([t.values for t in complete], dtype=float) * signs
         lo, hi = y.min(axis=0), y.max(axis=0)
