@@ -49,7 +49,7 @@ class CostAwareSampler(BaseSampler):
             (startup trials, conditional parameters); default TPE.
         n_candidates: configurations scored per trial.
         n_startup_trials: completed trials before scoring starts (the base sampler decides
-            until then).
+            until then); with 0, the first trial is already the cheapest candidate.
         exploration: standard deviations subtracted from the predicted (normalised, minimised)
             objectives: 0 trusts the kernel regression, larger explores more.
         bandwidth: kernel width in normalised parameter distance (0..1 per dimension, averaged).
@@ -70,6 +70,8 @@ class CostAwareSampler(BaseSampler):
         seed: int | None = None,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
     ) -> None:
+        if n_startup_trials < 0:
+            raise ValueError(f"`n_startup_trials >= 0` must hold, but got {n_startup_trials=}.")
         if n_candidates < 1:
             raise ValueError(f"`n_candidates >= 1` must hold, but got {n_candidates=}.")
         if bandwidth <= 0:
@@ -111,13 +113,16 @@ class CostAwareSampler(BaseSampler):
             for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             if t.values is not None and all(n in t.params for n in search_space)
         ]
-        if len(complete) < max(self._n_startup_trials, 2):
+        if len(complete) < self._n_startup_trials:
             return {}  # the base sampler decides (TPE: random startup)
         candidates = self._candidates(study, trial, search_space)
         seen = {_key(t.params, search_space) for t in complete}
         fresh = [c for c in candidates if _key(c, search_space) not in seen] or candidates
-        gains = self._optimistic_gains(study, complete, fresh, search_space)
         costs = np.array([max(float(self._cost_eur(study, c)), MIN_COST_EUR) for c in fresh])
+        if complete:
+            gains = self._optimistic_gains(study, complete, fresh, search_space)
+        else:  # no front yet (n_startup_trials=0): every candidate would found it
+            gains = np.zeros(len(fresh))
         if not np.any(gains > 0):
             # Nothing is expected to improve the front: explore where it is cheapest to look.
             gains = np.ones(len(fresh))
