@@ -178,7 +178,7 @@ class CostAwareSampler(BaseSampler):
         lo, hi = y.min(axis=0), y.max(axis=0)
         scale = np.where(hi > lo, hi - lo, 1.0)
         y = (y - lo) / scale
-        front_numbers = {t.number for t in study.best_trials}
+        front_numbers = _front_numbers(study)
         front = np.array([y[i] for i, t in enumerate(complete) if t.number in front_numbers])
         ref = np.full(y.shape[1], 1.1)
         base_hv = compute_hypervolume(front, ref) if len(front) else 0.0
@@ -202,6 +202,14 @@ class CostAwareSampler(BaseSampler):
             stacked = np.vstack([front, point[None, :]]) if len(front) else point[None, :]
             gains[i] = max(compute_hypervolume(stacked, ref) - base_hv, 0.0)
         return gains
+
+
+def _front_numbers(study: optuna.Study) -> set[int]:
+    """The trials on the study's (feasible) Pareto front; none while no trial is feasible."""
+    try:
+        return {t.number for t in study.best_trials}
+    except ValueError:  # a single-objective study raises when no completed trial is feasible
+        return set()
 
 
 def _encode(params: dict[str, Any], space: dict[str, BaseDistribution]) -> np.ndarray:
