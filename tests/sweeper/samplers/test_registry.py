@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from pathlib import Path
 
 import optuna
 import pytest
@@ -109,3 +110,13 @@ def test_the_same_seed_gives_the_trials_the_old_construction_gave(
         loaded, spec=loaded.spec.model_copy(update={"constraints": []})
     )
     assert _params_of(make_sampler(unconstrained, 3)) == _params_of(old)
+
+
+def test_the_readme_documents_every_sampler_and_its_keyword_arguments() -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    table = readme[readme.index("### The sampler") :]
+    table = table[: table.index("\n## ")]
+    for name, kind in SAMPLERS.items():
+        row = next(line for line in table.splitlines() if line.startswith(f"| `{name}` |"))
+        for option in kind.options.model_fields:
+            assert f"`{option}`" in row, (name, option)
