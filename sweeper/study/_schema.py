@@ -745,12 +745,13 @@ class SamplerSection(_Strict):
 
     name: str = Field(
         "tpe",
-        description="A registered sampler (sweeper/samplers/): tpe (default), random, nsga2, gp, "
-        "grid (every combination of `choices` once: choices-only spaces), cost_aware (TPE and "
-        "random candidates, the one with most expected hypervolume gain per predicted euro runs).",
+        description="A sampler registered in sweeper.samplers.SAMPLERS (README: 'The sampler').",
     )
     n_startup_trials: int = Field(
-        4, ge=0, description="Random trials before tpe, gp and cost_aware start modelling."
+        4,
+        ge=0,
+        description="Random trials before the sampler starts modelling (ignored by those that "
+        "do not model: random, nsga2, grid).",
     )
     kwargs: dict[str, Any] = Field(
         default_factory=dict,
