@@ -42,12 +42,12 @@ from sweeper.recipe import (
     ModelLoad,
     RecipeObjective,
     WorkCache,
-    constraints_func,
     default_cache_dir,
     score_metrics,
 )
 from sweeper.redaction import redact_url
 from sweeper.report import log_review, pareto_run_tags
+from sweeper.samplers import make_sampler
 from sweeper.storage import GRACE_PERIOD_S, StopAtTotalTrials, open_storage, open_study
 from sweeper.study import Choices, Fixed, LoadedStudy
 from sweeper.sync import sync_quietly
@@ -64,6 +64,7 @@ from sweeper.trial_record import (
     trial_states,
     write_outcome,
 )
+from sweeper.upstream import dominates
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,6 @@ __all__ = [
     "RecipeObjective",
     "SweepSummary",
     "TrialReport",
-    "make_sampler",
     "run_sweep",
     "score_metrics",
 ]
@@ -118,65 +118,6 @@ class SweepSummary:
     reports: list[TrialReport] = field(default_factory=list)
     #: Where the study's Pareto view opens in MLflow (None without MLflow or a logged trial).
     mlflow_view: ViewLink | None = None
-
-
-class _ConstrainedRandomSampler(optuna.samplers.RandomSampler):
-    """Random search that still records constraint values, so ``best_trials`` skips infeasible
-    ones."""
-
-    def __init__(self, seed: int, constraints: Callable[[Any], Any] | None) -> None:
-        super().__init__(seed=seed)
-        self._constraints = constraints
-
-    def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001
-        if self._constraints is not None:
-            from optuna.samplers._base import _process_constraints_after_trial
-
-            _process_constraints_after_trial(self._constraints, study, trial, state)
-        super().after_trial(study, trial, state, values)
-
-
-def make_sampler(loaded: LoadedStudy, seed: int) -> optuna.samplers.BaseSampler:
-    """The study's sampler, seeded, with the study's constraints when it declares any.
-
-    TPE is multivariate with ``group=True``: the recipe space is conditional (merge parameters
-    exist only when merging), and grouping models each branch on its own.
-    """
-    cfg = loaded.spec.sampler
-    n = len(loaded.spec.constraints)
-    constraints = constraints_func(n) if n else None
-    if cfg.name == "random":
-        return _ConstrainedRandomSampler(seed, constraints)
-    if cfg.name == "grid":
-        from sweeper.search import distributions
-
-        grid = {
-            name: list(dist.choices)
-            for name, dist in distributions(loaded.spec.search_space).items()
-        }
-        return optuna.samplers.GridSampler(grid, seed=seed)
-    if cfg.name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints)
-    if cfg.name == "cost_aware":
-        from sweeper.samplers import CostAwareSampler, recipe_trial_cost_eur
-
-        return CostAwareSampler(
-            recipe_trial_cost_eur(loaded),
-            n_startup_trials=cfg.n_startup_trials,
-            seed=seed,
-            constraints_func=constraints,
-        )
-    if cfg.name == "gp":
-        return optuna.samplers.GPSampler(
-            seed=seed, n_startup_trials=cfg.n_startup_trials, constraints_func=constraints
-        )
-    return optuna.samplers.TPESampler(
-        seed=seed,
-        n_startup_trials=cfg.n_startup_trials,
-        multivariate=True,
-        group=True,
-        constraints_func=constraints,
-    )
 
 
 def run_sweep(
@@ -454,14 +395,12 @@ class ParetoTagger:
         return set(self.front)
 
     def _add(self, trial: optuna.trial.FrozenTrial, directions: Any) -> None:
-        from optuna.study._multi_objective import _dominates
-
         assert self.front is not None
         if any(v > 0.0 for v in trial.constraints.values()):
             return  # infeasible: never on Optuna's front of a constrained study
-        if any(_dominates(f, trial, directions) for f in self.front.values()):
+        if any(dominates(f, trial, directions) for f in self.front.values()):
             return
-        self.front = {n: f for n, f in self.front.items() if not _dominates(trial, f, directions)}
+        self.front = {n: f for n, f in self.front.items() if not dominates(trial, f, directions)}
         self.front[trial.number] = trial
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from sweeper.metrics import COST_EUR_TRIAL
 from sweeper.report._records import Objective, TrialRecord
+from sweeper.upstream import compute_hypervolume, fast_non_domination_rank
 
 REFERENCE_MARGIN = 0.10
 
@@ -44,13 +45,11 @@ def pareto_ranks(records: Sequence[TrialRecord], objectives: Sequence[Objective]
 
     An infeasible trial never gets rank 0, also when no trial is feasible.
     """
-    from optuna.study._multi_objective import _fast_non_domination_rank
-
     rows = rankable(records, objectives)
     if not rows:
         return {}
     penalty = np.array([r.penalty for r in rows], dtype=float)
-    ranks = _fast_non_domination_rank(loss_matrix(rows, objectives), penalty=penalty)
+    ranks = fast_non_domination_rank(loss_matrix(rows, objectives), penalty=penalty)
     if not any(r.feasible for r in rows):
         ranks = ranks + 1
     return {r.number: int(k) for r, k in zip(rows, ranks, strict=True)}
@@ -153,8 +152,6 @@ def knee(front: Sequence[TrialRecord], objectives: Sequence[Objective]) -> Trial
 
 
 def _normalised_hv(losses: np.ndarray, box: ReferenceBox) -> float:
-    from optuna._hypervolume import compute_hypervolume
-
     ref = np.asarray(box.reference, dtype=float)
     ideal = np.asarray(box.ideal, dtype=float)
     inside = losses[np.all(losses < ref, axis=1)] if len(losses) else losses

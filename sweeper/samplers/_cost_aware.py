@@ -26,10 +26,12 @@ from typing import Any
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution
-from optuna.samplers import BaseSampler, TPESampler
+from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
+
+from sweeper.upstream import compute_hypervolume
 
 #: Predicted euros of one trial with the given (relative-space) parameters.
 TrialCostEur = Callable[[optuna.Study, dict[str, Any]], float]
@@ -47,7 +49,7 @@ class CostAwareSampler(BaseSampler):
             (startup trials, conditional parameters); default TPE.
         n_candidates: configurations scored per trial.
         n_startup_trials: completed trials before scoring starts (the base sampler decides
-            until then).
+            until then); with 0, the first trial is already the cheapest candidate.
         exploration: standard deviations subtracted from the predicted (normalised, minimised)
             objectives: 0 trusts the kernel regression, larger explores more.
         bandwidth: kernel width in normalised parameter distance (0..1 per dimension, averaged).
@@ -68,6 +70,8 @@ class CostAwareSampler(BaseSampler):
         seed: int | None = None,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
     ) -> None:
+        if n_startup_trials < 0:
+            raise ValueError(f"`n_startup_trials >= 0` must hold, but got {n_startup_trials=}.")
         if n_candidates < 1:
             raise ValueError(f"`n_candidates >= 1` must hold, but got {n_candidates=}.")
         if bandwidth <= 0:
@@ -109,13 +113,16 @@ class CostAwareSampler(BaseSampler):
             for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             if t.values is not None and all(n in t.params for n in search_space)
         ]
-        if len(complete) < max(self._n_startup_trials, 2):
+        if len(complete) < self._n_startup_trials:
             return {}  # the base sampler decides (TPE: random startup)
         candidates = self._candidates(study, trial, search_space)
         seen = {_key(t.params, search_space) for t in complete}
         fresh = [c for c in candidates if _key(c, search_space) not in seen] or candidates
-        gains = self._optimistic_gains(study, complete, fresh, search_space)
         costs = np.array([max(float(self._cost_eur(study, c)), MIN_COST_EUR) for c in fresh])
+        if complete:
+            gains = self._optimistic_gains(study, complete, fresh, search_space)
+        else:  # no front yet (n_startup_trials=0): every candidate would found it
+            gains = np.zeros(len(fresh))
         if not np.any(gains > 0):
             # Nothing is expected to improve the front: explore where it is cheapest to look.
             gains = np.ones(len(fresh))
@@ -147,8 +154,6 @@ class CostAwareSampler(BaseSampler):
     def _candidates(
         self, study: optuna.Study, trial: FrozenTrial, space: dict[str, BaseDistribution]
     ) -> list[dict[str, Any]]:
-        from optuna.samplers import RandomSampler
-
         n_base = self._n_candidates // 2
         out = [
             {n: self._base.sample_independent(study, trial, n, d) for n, d in space.items()}
@@ -168,14 +173,12 @@ class CostAwareSampler(BaseSampler):
         candidates: list[dict[str, Any]],
         space: dict[str, BaseDistribution],
     ) -> np.ndarray:
-        from optuna._hypervolume import compute_hypervolume
-
         signs = np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in study.directions])
         y = np.array([t.values for t in complete], dtype=float) * signs
         lo, hi = y.min(axis=0), y.max(axis=0)
         scale = np.where(hi > lo, hi - lo, 1.0)
         y = (y - lo) / scale
-        front_numbers = {t.number for t in study.best_trials}
+        front_numbers = _front_numbers(study)
         front = np.array([y[i] for i, t in enumerate(complete) if t.number in front_numbers])
         ref = np.full(y.shape[1], 1.1)
         base_hv = compute_hypervolume(front, ref) if len(front) else 0.0
@@ -199,6 +202,14 @@ class CostAwareSampler(BaseSampler):
             stacked = np.vstack([front, point[None, :]]) if len(front) else point[None, :]
             gains[i] = max(compute_hypervolume(stacked, ref) - base_hv, 0.0)
         return gains
+
+
+def _front_numbers(study: optuna.Study) -> set[int]:
+    """The trials on the study's (feasible) Pareto front; none while no trial is feasible."""
+    try:
+        return {t.number for t in study.best_trials}
+    except ValueError:  # a single-objective study raises when no completed trial is feasible
+        return set()
 
 
 def _encode(params: dict[str, Any], space: dict[str, BaseDistribution]) -> np.ndarray:

@@ -10,7 +10,15 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from cost_models import PRICING_MODELS, PricingModel
 from objectives.assets import TRAIN_QUANTIZATIONS
@@ -23,6 +31,7 @@ from objectives.train_data import TRAIN_FORMATS, get_format, train_formats
 from sweeper.budget import MAX_AMOUNT_EUR
 from sweeper.errors import short_repr
 from sweeper.metrics import COST_METRICS, SERVING_METRICS, Direction
+from sweeper.samplers import SAMPLERS
 
 #: Quantization levels a recipe may apply before evaluation (their owner: ``QUANTIZERS``).
 QUANT_LEVELS: tuple[str, ...] = QUANTIZERS.names()
@@ -747,13 +756,50 @@ class PruningSection(_Strict):
 
 
 class SamplerSection(_Strict):
-    name: Literal["tpe", "random", "nsga2", "gp", "grid", "cost_aware"] = Field(
+    """The Optuna sampler: one of ``sweeper.samplers.SAMPLERS``, with its keyword arguments."""
+
+    name: str = Field(
         "tpe",
-        description="grid: every combination of `choices` once (choices-only spaces). "
-        "cost_aware: TPE and random candidates, the one with most expected hypervolume gain "
-        "per predicted euro runs (sweeper/samplers/).",
+        description="A sampler registered in sweeper.samplers.SAMPLERS (README: 'The sampler').",
     )
-    n_startup_trials: int = Field(4, ge=0)
+    n_startup_trials: int = Field(
+        4,
+        ge=0,
+        description="Random trials before the sampler starts modelling (ignored by those that "
+        "do not model: random, nsga2, grid).",
+    )
+    kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyword arguments of the named sampler (each sampler's `SamplerOptions`: "
+        "e.g. tpe's n_ei_candidates); validated when the file is loaded.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name not in SAMPLERS:
+            raise _FieldError("sampler.name", name, SAMPLERS.unknown_message(name))
+        return name
+
+    @model_validator(mode="after")
+    def _kwargs_fit_the_sampler(self) -> SamplerSection:
+        kind = SAMPLERS.get(self.name)
+        try:
+            kind.options.model_validate(self.kwargs)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            key = ".".join(str(p) for p in first["loc"])
+            takes = f"{self.name} takes {kind.describe_options()}"
+            if first["type"] == "extra_forbidden":
+                raise _FieldError(
+                    f"sampler.kwargs.{key}", key, f"unknown keyword argument; {takes}"
+                ) from None
+            raise _FieldError(
+                f"sampler.kwargs.{key}" if key else "sampler.kwargs",
+                first.get("input"),
+                f"{_clean(first['msg'])}; {takes}",
+            ) from None
+        return self
 
 
 class Study(_Strict):

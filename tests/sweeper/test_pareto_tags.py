@@ -13,10 +13,12 @@ from typing import Any
 
 import optuna
 import pytest
+from optuna.trial import TrialState
 
 from sweeper.report import study_pareto_ranks
 from sweeper.runner import ParetoTagger
 from sweeper.trial_record import ATTR_MLFLOW_RUN
+from sweeper.upstream import record_constraints
 
 
 class _Tags:
@@ -32,11 +34,8 @@ def _add(study: optuna.Study, rng: random.Random, constrained: bool) -> None:
     trial.set_user_attr(ATTR_MLFLOW_RUN, f"run-{trial.number}")
     values = [rng.choice([0.1, 0.5, 0.9]), rng.random(), rng.choice([1.0, 2.0])]
     if constrained:
-        from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
-
-        study._storage.set_trial_system_attr(
-            trial._trial_id, _CONSTRAINTS_KEY, (rng.choice([-1.0, 0.0, 0.5]),)
-        )
+        violation = rng.choice([-1.0, 0.0, 0.5])
+        record_constraints(lambda _t: (violation,), study, trial, TrialState.COMPLETE)
     if rng.random() < 0.1:
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
     else:

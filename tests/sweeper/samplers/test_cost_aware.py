@@ -9,8 +9,8 @@ import optuna
 import pytest
 import yaml
 
-from sweeper.runner import make_sampler
-from sweeper.samplers import CostAwareSampler, recipe_trial_cost_eur
+from sweeper.samplers import CostAwareSampler, make_sampler
+from sweeper.samplers.cost_aware import recipe_trial_cost_eur
 from sweeper.study import load_study
 from tests.conftest import write_study
 
