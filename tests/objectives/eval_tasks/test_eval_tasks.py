@@ -12,7 +12,8 @@ import pytest
 from objectives import load_model
 from objectives.errors import EvalTaskError
 from objectives.eval_tasks import TaskOptions, jsonl_task, named_task, task_manager
-from objectives.evaluate import _without_environment_report, evaluate
+from objectives.evaluate import evaluate
+from objectives.upstream.lm_eval import without_environment_report
 
 REPO = Path(__file__).resolve().parents[3]
 USER_TASKS = REPO / "tests" / "data" / "user_study" / "tasks"
@@ -45,7 +46,7 @@ def run_lm_eval(tiny, task):
     from lm_eval.models.huggingface import HFLM
 
     model, tokenizer = tiny
-    with _without_environment_report():
+    with without_environment_report():
         return simple_evaluate(
             model=HFLM(pretrained=model, tokenizer=tokenizer, batch_size=4),
             tasks=[task.jsonl.lm_eval_config()],
