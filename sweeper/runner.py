@@ -46,7 +46,7 @@ from sweeper.recipe import (
     score_metrics,
 )
 from sweeper.redaction import redact_url
-from sweeper.report import log_review, pareto_run_tags
+from sweeper.report import log_review, pareto_run_tags, study_pareto_ranks
 from sweeper.samplers import make_sampler
 from sweeper.storage import GRACE_PERIOD_S, StopAtTotalTrials, open_storage, open_study
 from sweeper.study import Choices, Fixed, LoadedStudy
@@ -368,8 +368,6 @@ class ParetoTagger:
             return set()
         tags: dict[int, dict[str, str]] = {}
         if self.front is None:
-            from sweeper.report import study_pareto_ranks
-
             self.front = {t.number: t for t in study.best_trials}
             ranks = study_pareto_ranks(study)
             for t in complete:

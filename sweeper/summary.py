@@ -6,6 +6,7 @@ from typing import Any
 
 import optuna
 
+from sweeper.budget import BudgetLedger, BudgetNotSetError
 from sweeper.metrics import SPENT_EUR_TOTAL
 from sweeper.mlflow_view import stored_view_link
 from sweeper.storage import load_existing_study
@@ -72,8 +73,6 @@ def summarize(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
 def ledger_summary(study_name: str, storage_url: str) -> dict[str, Any] | None:
     """The study's budget ledger (EUR): budget, settled spend, reservations of running trials and
     what remains; ``None`` when the study never had a budget."""
-    from sweeper.budget import BudgetLedger, BudgetNotSetError
-
     with BudgetLedger(storage_url, study_name) as ledger:
         try:
             summary = ledger.summary()

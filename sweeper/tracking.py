@@ -22,6 +22,7 @@ from typing import Any
 
 from sweeper.errors import TrackingError
 from sweeper.redaction import redact_url, scrub
+from sweeper.storage import Claims
 
 #: Makes the MLflow UI open the experiment in its training-runs view (not the GenAI view).
 EXPERIMENT_KIND_TAG = ("mlflow.experimentKind", "custom_model_development")
@@ -292,8 +293,6 @@ class Tracker:
         workers starting at the same instant agree on one parent: each one that created a run and
         lost the claim deletes its own run and uses the winner's.
         """
-        from sweeper.storage import Claims
-
         self.study_name, self.storage_key = study_name, storage_key
         with self._reachable():
             if storage_url is None or not Claims.supported(storage_url):

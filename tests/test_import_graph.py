@@ -194,3 +194,28 @@ def test_the_packages_import_each_other_without_a_cycle() -> None:
     assert not found, (
         "import cycles (every import counted, one cycle per group of modules):\n" + _describe(found)
     )
+
+
+def _function_level_imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Import statements inside a function body (``if TYPE_CHECKING`` left out)."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for statement in node.body:
+                yield from _imports_in(statement)
+
+
+def test_sweeper_imports_its_own_modules_at_module_level_outside_the_cli() -> None:
+    """A function-level import between two ``sweeper`` modules only ever served to dodge a cycle.
+    The CLI is the exception: it imports each command's modules when the command runs, so that
+    ``sweeper --help`` and shell completion start fast. Heavy libraries (torch, lm-eval, mergekit,
+    matplotlib, and ``objectives``, which loads torch) may still be imported late."""
+    late = []
+    for module, path in modules().items():
+        if not module.startswith("sweeper.") or module.startswith("sweeper.cli"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in _function_level_imports(tree):
+            for target in _targets(module, node):
+                if target.startswith("sweeper"):
+                    late.append(f"{module}:{node.lineno} imports {target} inside a function")
+    assert not late, "\n".join(sorted(set(late)))

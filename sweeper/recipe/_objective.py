@@ -54,8 +54,9 @@ from sweeper.recipe._pipeline import (
     RecipeResult,
     run_recipe,
 )
+from sweeper.recipe._pruning import MedianRule, intermediate_eval_callback
 from sweeper.search import LoraSettings, RecipeSettings, lora_settings, recipe_settings, suggest
-from sweeper.study import LoadedStudy
+from sweeper.study import LoadedStudy, resolve_partner_path, resolve_partner_train
 from sweeper.tracking import Tracker
 from sweeper.trial_record import (
     ATTR_CACHE,
@@ -162,8 +163,6 @@ class RecipeObjective:
         )
 
     def recipe(self, settings: RecipeSettings) -> Recipe:
-        from sweeper.study._load import resolve_partner_path, resolve_partner_train
-
         spec = self.loaded.spec
         partners: list[LoraJob | Path] = []
         merge = None
@@ -335,8 +334,6 @@ class RecipeObjective:
         spec = self.loaded.spec
         if spec.pruning is None:
             return None
-        from sweeper.recipe._pruning import MedianRule, intermediate_eval_callback
-
         metric = spec.pruning.metric or next(
             o.name for o in spec.objectives if o.name in spec.eval.tasks
         )

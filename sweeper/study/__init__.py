@@ -1,6 +1,13 @@
 """Study files: schema, loading and validation."""
 
-from sweeper.study._load import LoadedStudy, builtin_studies_dir, load_study, resolve_study_path
+from sweeper.study._load import (
+    LoadedStudy,
+    builtin_studies_dir,
+    load_study,
+    resolve_partner_path,
+    resolve_partner_train,
+    resolve_study_path,
+)
 from sweeper.study._schema import (
     SEARCHABLE,
     TARGET_MODULE_PRESETS,
@@ -20,5 +27,7 @@ __all__ = [
     "Study",
     "builtin_studies_dir",
     "load_study",
+    "resolve_partner_path",
+    "resolve_partner_train",
     "resolve_study_path",
 ]

@@ -31,8 +31,9 @@ from cost_models import PRICING_MODELS
 from objectives.errors import EvalTaskError
 from objectives.eval_tasks import EvalTask, TaskOptions, jsonl_task, named_task
 from sweeper.errors import StudyFileError
+from sweeper.metrics import COST_METRICS, quality_metric
 from sweeper.model_config import ModelConfigError, study_model_shape
-from sweeper.study._schema import EvalTaskEntry, Study, _clean, _FieldError
+from sweeper.study._schema import Choices, EvalTaskEntry, Fixed, Study, _clean, _FieldError
 from sweeper.study._yaml import load_yaml
 
 BUILTIN_PREFIX = "builtin:"
@@ -72,8 +73,6 @@ class LoadedStudy:
 
     @property
     def directions(self) -> list[str]:
-        from sweeper.metrics import COST_METRICS, quality_metric
-
         out = []
         for o in self.spec.objectives:
             info = COST_METRICS.get(o.name) or quality_metric(o.name)
@@ -211,7 +210,6 @@ def _check_model(path: Path, spec: Study) -> None:
     from objectives import AssetError, TrainConfigError
     from objectives.assets import model_skeleton
     from objectives.target_modules import linear_module_paths, resolve_target_modules
-    from sweeper.study._schema import Choices, Fixed
 
     model = spec.model
     if model.path.startswith(BUILTIN_PREFIX):
@@ -439,7 +437,6 @@ def _check_references(path: Path, spec: Study) -> None:
 def _check_recipe_references(path: Path, spec: Study, catalog: Any) -> None:
     """Searched instances and pricing models have prices; partners' data and folders exist."""
     from cost_models.errors import CostModelError
-    from sweeper.study._schema import Choices, Fixed
 
     def values(dim: Any, default: Any) -> list[Any]:
         if dim is None:
