@@ -56,6 +56,7 @@ from sweeper.quote._time_model import physics_time_model
 from sweeper.quote._trial_model import model_summary, trial_model_params, trial_model_shape
 from sweeper.quote._work_identity import LORA_DIMENSIONS, continuous_dimensions, lora_id
 from sweeper.quote._workload import max_steps, study_partners, train_tokens
+from sweeper.samplers import SAMPLERS
 from sweeper.search import LoraSettings, RecipeSettings
 from sweeper.storage import open_storage, storage_exists
 from sweeper.study import LoadedStudy
@@ -156,7 +157,7 @@ def quote_study(
         tm.overhead_seconds,
         spread,
         rng,
-        grid=spec.sampler.name == "grid",
+        grid=SAMPLERS.get(spec.sampler.name).exhaustive_grid,
         continuous=continuous_dimensions(loaded),
     )
     totals_s = sim.trial_seconds.sum(axis=1)

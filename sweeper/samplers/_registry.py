@@ -44,6 +44,10 @@ class SamplerKind(Generic[O]):
     summary: str
     options: type[O]
     build: Callable[[LoadedStudy, int, O], optuna.samplers.BaseSampler]
+    #: Samples each combination of the search space's ``choices`` once and then stops: the study
+    #: schema requires choices on every dimension and nothing conditional, and the quote counts
+    #: the grid's size instead of simulating.
+    exhaustive_grid: bool = False
 
     def describe_options(self) -> str:
         """``name (type, default d), ...`` or ``no keyword arguments``: what an error lists."""

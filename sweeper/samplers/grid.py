@@ -33,6 +33,7 @@ SAMPLERS.add(
         summary="every combination of `choices` once (choices-only spaces)",
         options=GridOptions,
         build=build,
+        exhaustive_grid=True,
     ),
     order=4,
 )

@@ -881,7 +881,7 @@ class Study(_Strict):
 
     @model_validator(mode="after")
     def _grid_needs_choices(self) -> Study:
-        if self.sampler.name != "grid":
+        if not SAMPLERS.get(self.sampler.name).exhaustive_grid:
             return self
         for name in SEARCHABLE:
             dim = getattr(self.search_space, name)
@@ -908,12 +908,16 @@ class Study(_Strict):
                 None,
                 f"search_space.merge_method includes {merging[0]!r}: declare `merge.partners`",
             )
-        if "slerp" in merging and self.merge is not None and len(self.merge.partners) != 1:
-            raise _FieldError(
-                "merge.partners",
-                len(self.merge.partners),
-                "slerp merges exactly two models: give one partner",
-            )
+        for method in merging:
+            models = MERGERS.get(method).exact_models  # the trained adapter and its partners
+            if models is not None and self.merge is not None:
+                if len(self.merge.partners) != models - 1:
+                    raise _FieldError(
+                        "merge.partners",
+                        len(self.merge.partners),
+                        f"{method} merges exactly {_count_models(models)}: "
+                        f"give {_count_partners(models - 1)}",
+                    )
         for i, c in enumerate(self.constraints):
             if c.metric is not None:
                 known = list(self.eval.tasks) + list(COST_METRICS)
@@ -977,3 +981,11 @@ class _FieldError(ValueError):
         self.field = field
         self.value = value
         self.valid = valid
+
+
+def _count_models(n: int) -> str:
+    return "two models" if n == 2 else f"{n} models"
+
+
+def _count_partners(n: int) -> str:
+    return "one partner" if n == 1 else f"{n} partners"
