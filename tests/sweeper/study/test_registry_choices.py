@@ -45,3 +45,24 @@ def test_every_registered_level_is_accepted(tmp_path: Path, level: str) -> None:
     data = with_change("search_space.quantization", {"value": level})
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     assert load_study(path).spec.search_space.quantization.value == level
+
+
+def test_a_method_that_merges_an_exact_number_of_models_asks_for_that_many_partners(
+    tmp_path: Path,
+) -> None:
+    """slerp declares ``exact_models = 2`` (the trained adapter and one partner); the schema reads
+    the method's attribute, not its name."""
+    partner = {
+        "name": "date",
+        "train": "builtin:date_iso_train.jsonl",
+        "lora": {"r": 4, "alpha_ratio": 2, "learning_rate": 2.0e-3, "epochs": 1},
+    }
+    data = with_change("search_space.merge_method", {"value": "slerp"})
+    data["merge"] = {"partners": [partner, {**partner, "name": "date2"}]}
+    error = refused(tmp_path, data)
+    assert error.field == "merge.partners"
+    assert error.valid == "slerp merges exactly two models: give one partner"
+    data["merge"] = {"partners": [partner]}
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert load_study(path).spec.merge is not None
