@@ -139,7 +139,7 @@ class RecipeSurrogate:
         settings = trial_recipe(self.loaded, params)
         objective = RecipeObjective.__new__(RecipeObjective)
         objective.loaded, objective.ctx = self.loaded, ctx
-        train = objective._projected_metrics(settings)[1][COST_EUR_TRAIN_PROJECTED]
+        train = objective.projected_metrics(settings)[1][COST_EUR_TRAIN_PROJECTED]
         serving = project_serving(self.loaded.spec, get_quant_method(quant).serving_dtype, ctx)
         return {
             COST_EUR_TRAIN_PROJECTED: float(train),

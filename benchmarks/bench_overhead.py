@@ -60,7 +60,7 @@ def trivial_recipe_work() -> Any:
     """The runner's machinery with the recipe's steps (and the base-model evaluation) constant."""
     import objectives
     import sweeper.recipe._objective as objective_module
-    from sweeper.recipe._pipeline import RecipeResult, StepRecord
+    from sweeper.recipe import RecipeResult, StepRecord
 
     def run_recipe(recipe: Any, cache: Any, *, trainer_callbacks: Any = None) -> RecipeResult:
         steps = [StepRecord("lora", "k" * 16, True, 0.0), StepRecord("eval", "e" * 16, False, 0.0)]
@@ -172,7 +172,7 @@ PARTS = (
     (
         "projection, memory fit, serving price",
         [
-            ("_objective.py", "_projected_metrics"),
+            ("_objective.py", "projected_metrics"),
             ("_objective.py", "_project_serving"),
             ("costing.py", "training_memory_fit"),
         ],

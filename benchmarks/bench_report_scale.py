@@ -18,8 +18,13 @@ def main(n: int = 10_000) -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    from sweeper.report import analyze_study
-    from sweeper.report._charts import breakdown_png, hypervolume_png, interactive_html, pareto_png
+    from sweeper.report import (
+        analyze_study,
+        breakdown_png,
+        hypervolume_png,
+        interactive_html,
+        pareto_png,
+    )
     from tests.sweeper.report.synthetic import synthetic_study
     from tests.sweeper.report.test_scale import render_for
 

@@ -11,8 +11,16 @@ from typing import Any
 
 import optuna
 
-from sweeper.study import TARGET_MODULE_PRESETS, Choices, Fixed, Range
-from sweeper.study._schema import CONDITIONAL, DENSITY_METHODS, SEARCHABLE, SearchSpace
+from sweeper.study import (
+    CONDITIONAL,
+    DENSITY_METHODS,
+    SEARCHABLE,
+    TARGET_MODULE_PRESETS,
+    Choices,
+    Fixed,
+    Range,
+    SearchSpace,
+)
 
 _INTEGER_DIMENSIONS = {"lora_r", "epochs"}
 

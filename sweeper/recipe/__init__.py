@@ -15,6 +15,7 @@ from sweeper.recipe._pipeline import (
     ModelLoad,
     Recipe,
     RecipeResult,
+    StepRecord,
     recipe_keys,
     run_recipe,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "Recipe",
     "RecipeObjective",
     "RecipeResult",
+    "StepRecord",
     "WorkCache",
     "cache_key",
     "constraint_values",

@@ -216,7 +216,7 @@ class RecipeObjective:
         spec = self.loaded.spec
         started = time.perf_counter()
         settings = recipe_settings(suggest(trial, spec.search_space))
-        training, projected = self._projected_metrics(settings)
+        training, projected = self.projected_metrics(settings)
         serving = (
             self._project_serving(get_quant_method(settings.quantization).serving_dtype)
             if spec.serving is not None
@@ -358,7 +358,7 @@ class RecipeObjective:
             self._serving[weight_dtype] = project_serving(self.loaded.spec, weight_dtype, self.ctx)
         return self._serving[weight_dtype]
 
-    def _projected_metrics(self, settings: RecipeSettings) -> tuple[Any, dict[str, float]]:
+    def projected_metrics(self, settings: RecipeSettings) -> tuple[Any, dict[str, float]]:
         """Full-scale training of the recipe: its own LoRA's projection, and the metrics of its
         LoRA plus every LoRA partner it merges."""
         spec = self.loaded.spec

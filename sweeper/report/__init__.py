@@ -11,7 +11,13 @@ the recommendations (``_recommend``, ``_analysis``), repricing from recorded pro
 from sweeper.report._analysis import ParetoAnalysis, ReviewOptions, analyze, quality_objective
 from sweeper.report._assumptions import assumptions
 from sweeper.report._build import build_report
-from sweeper.report._charts import chart_files, hypervolume_png, pareto_png
+from sweeper.report._charts import (
+    breakdown_png,
+    chart_files,
+    hypervolume_png,
+    interactive_html,
+    pareto_png,
+)
 from sweeper.report._commitment import CommitmentAdvice, commitment_advice
 from sweeper.report._html import ReportInputs, render_report, report_data
 from sweeper.report._mlflow import (
@@ -70,7 +76,9 @@ __all__ = [
     "find_parent_run",
     "horizon_ranking",
     "hypervolume",
+    "breakdown_png",
     "hypervolume_png",
+    "interactive_html",
     "hypervolume_history",
     "knee",
     "log_report",

@@ -9,21 +9,27 @@ from sweeper.study._load import (
     resolve_study_path,
 )
 from sweeper.study._schema import (
+    CONDITIONAL,
+    DENSITY_METHODS,
     SEARCHABLE,
     TARGET_MODULE_PRESETS,
     Choices,
     Fixed,
     Range,
+    SearchSpace,
     Study,
 )
 
 __all__ = [
+    "CONDITIONAL",
+    "DENSITY_METHODS",
     "SEARCHABLE",
     "TARGET_MODULE_PRESETS",
     "Choices",
     "Fixed",
     "LoadedStudy",
     "Range",
+    "SearchSpace",
     "Study",
     "builtin_studies_dir",
     "load_study",
