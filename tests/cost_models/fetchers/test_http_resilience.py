@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -16,6 +16,7 @@ from cost_models.fetchers import AzurePriceFetcher, FetchScope
 from cost_models.fetchers._errors import PriceFetchError
 from cost_models.fetchers._http import Deadline, http_get
 from cost_models.fetchers.providers.azure import checked_next_page_link
+from tests.cost_models.fetchers.local_http import LocalHTTPServer
 
 H100 = "Standard_ND96isr_H100_v5"
 EMPTY_PAGE = b'{"Items": [], "NextPageLink": null}'
@@ -52,7 +53,7 @@ class ScriptedServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = LocalHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
 
