@@ -1,4 +1,7 @@
-"""``sweeper prices refresh aws|azure|ecb``: live prices or EUR rates into a new dated file."""
+"""``sweeper prices refresh <price source>|ecb``: live prices or EUR rates into a new dated file.
+
+The price sources are the registered fetchers (``cost_models.fetchers.PRICE_FETCHERS``).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,11 @@ from rich.console import Console
 from rich.table import Table
 
 from cost_models.errors import CostModelError
+from cost_models.fetchers import available_price_fetchers
 from sweeper.cli._apps import prices_app
+
+_PRICE_SOURCES = tuple(available_price_fetchers())
+_SOURCES_IN_WORDS = " or ".join(repr(s) for s in _PRICE_SOURCES)
 
 if TYPE_CHECKING:
     from cost_models.fetchers import FxRefreshResult, RefreshResult
@@ -36,8 +43,9 @@ def refresh_command(
     source: Annotated[
         str,
         typer.Argument(
-            help="What to refresh: 'aws' or 'azure' (instance prices), 'ecb' (EUR exchange rates).",
-            metavar="aws|azure|ecb",
+            help=f"What to refresh: {_SOURCES_IN_WORDS} (instance prices), 'ecb' (EUR exchange "
+            "rates).",
+            metavar="|".join([*_PRICE_SOURCES, "ecb"]),
             show_default=False,
         ),
     ],
@@ -75,7 +83,7 @@ def refresh_command(
         typer.Option(
             "--against",
             metavar="PATH",
-            help="Previous catalog (or ECB rates file) to compare with; for aws and azure its "
+            help="Previous catalog (or ECB rates file) to compare with; for a price source its "
             "instance types and regions are the default scope. Default: the bundled one.",
         ),
     ] = None,
@@ -108,7 +116,9 @@ def refresh_command(
 
     if source == FX_SOURCE:
         if region or instance_type:
-            raise CostModelError("--region and --instance-type apply to aws and azure, not to ecb")
+            raise CostModelError(
+                f"--region and --instance-type apply to {' and '.join(_PRICE_SOURCES)}, not to ecb"
+            )
         fx_result = fetchers.refresh_ecb_rates(
             url=endpoint_url or fetchers.ECB_DAILY_URL, out_path=out, against=against, force=force
         )

@@ -294,30 +294,3 @@ def ecb_server(local_server: LocalServer) -> LocalServer:
 @pytest.fixture
 def ecb_url(ecb_server: LocalServer) -> str:
     return ecb_server.base_url + ECB_PATH
-
-
-# ---------------------------------------------------------------------------------------------
-# Contract cases: one fixture per registered price source, named ``<provider>_contract_case``.
-# The contract suite (test_fetcher_contract.py) runs against every name in PRICE_FETCHERS and
-# asks for that provider's case: a fetcher wired to recorded answers, and a scope they cover.
-# ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def aws_contract_case(stubbed_aws: StubbedAws, recordings: Recordings) -> tuple[Any, Any]:
-    from cost_models.fetchers import FetchScope
-
-    stubbed_aws.queue_us_east_1_refresh()
-    scope = FetchScope(tuple(stubbed_aws.us_east_1_types), ("us-east-1",), recordings.price_date)
-    return stubbed_aws.fetcher(), scope
-
-
-@pytest.fixture
-def azure_contract_case(azure_url: str, recordings: Recordings) -> tuple[Any, Any]:
-    from cost_models.fetchers import FetchScope, price_fetcher_class
-
-    fetcher = price_fetcher_class("azure")(endpoint_url=azure_url)
-    scope = FetchScope(
-        ("Standard_NC24ads_A100_v4", "Standard_ND96isr_H100_v5"), ("eastus",), recordings.price_date
-    )
-    return fetcher, scope

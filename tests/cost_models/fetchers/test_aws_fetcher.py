@@ -281,3 +281,12 @@ def test_boto3_clients_retry_and_time_out(monkeypatch):
     assert config.retries["total_max_attempts"] == MAX_ATTEMPTS
     assert config.retries["mode"] == "standard"
     assert (config.connect_timeout, config.read_timeout) == (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+
+
+def contract_case(request):
+    """The fetcher contract's case (test_fetcher_contract.py): the us-east-1 recordings."""
+    stubbed_aws = request.getfixturevalue("stubbed_aws")
+    recordings = request.getfixturevalue("recordings")
+    stubbed_aws.queue_us_east_1_refresh()
+    scope = FetchScope(tuple(stubbed_aws.us_east_1_types), ("us-east-1",), recordings.price_date)
+    return stubbed_aws.fetcher(), scope

@@ -7,7 +7,13 @@ import urllib.parse
 
 import pytest
 
-from cost_models.fetchers import AzurePriceFetcher, FetchScope, PriceFetchError, parse_azure_items
+from cost_models.fetchers import (
+    AzurePriceFetcher,
+    FetchScope,
+    PriceFetchError,
+    parse_azure_items,
+    price_fetcher_class,
+)
 
 A100 = "Standard_NC24ads_A100_v4"
 H100 = "Standard_ND96isr_H100_v5"
@@ -163,3 +169,14 @@ def test_unreachable_endpoint_says_where_it_tried(recordings):
         match=rf"cannot reach Azure Retail Prices API at http://127.0.0.1:{port}/prices\?",
     ):
         fetcher.fetch_rows(_scope(recordings, H100))
+
+
+def contract_case(request):
+    """The fetcher contract's case (test_fetcher_contract.py): two SKUs in eastus."""
+    azure_url = request.getfixturevalue("azure_url")
+    recordings = request.getfixturevalue("recordings")
+    fetcher = price_fetcher_class("azure")(endpoint_url=azure_url)
+    scope = FetchScope(
+        ("Standard_NC24ads_A100_v4", "Standard_ND96isr_H100_v5"), ("eastus",), recordings.price_date
+    )
+    return fetcher, scope
