@@ -28,6 +28,6 @@ def check_pricing_model(name: object) -> PricingModel:
     """``name`` as a pricing model; anything else is refused with the list of them."""
     if name not in PRICING_MODELS:
         raise InvalidInputError(
-            f"A pricing model must be one of {', '.join(PRICING_MODELS)}, but got {name!r}."
+            f"Unknown pricing model {name!r}. Available: {', '.join(PRICING_MODELS)}"
         )
     return cast(PricingModel, name)

@@ -51,3 +51,15 @@ def test_an_unknown_dtype_lists_the_known_ones() -> None:
     with pytest.raises(CostModelError) as caught:
         dtype_bytes("int3")
     assert str(caught.value) == "Unknown dtype 'int3'. Available: fp32, bf16, fp16, int8, int4, nf4"
+
+
+def test_an_unknown_pricing_model_lists_the_available_ones() -> None:
+    from cost_models import PRICING_MODELS, check_pricing_model
+    from cost_models.errors import CostModelError
+
+    with pytest.raises(CostModelError) as caught:
+        check_pricing_model("spott")
+    assert str(caught.value) == (
+        f"Unknown pricing model 'spott'. Available: {', '.join(PRICING_MODELS)}"
+    )
+    assert check_pricing_model("spot") == "spot"
