@@ -47,7 +47,6 @@ from objectives.merge import (
 )
 from objectives.quantization import (
     QUANT_LEVELS,
-    QUANT_METHODS,
     QUANTIZERS,
     QuantizationError,
     QuantizedModel,
@@ -99,7 +98,6 @@ __all__ = [
     "MergeSource",
     "QUANT_LEVELS",
     "QUANTIZERS",
-    "QUANT_METHODS",
     "QuantMethod",
     "QuantizationError",
     "QuantizedModel",

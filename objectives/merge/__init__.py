@@ -38,14 +38,10 @@ from objectives.merge._share import merge_config_for_share
 MERGE_METHODS: tuple[str, ...] = MERGERS.names()
 """Every merge method a study may choose (``MERGERS.names()``)."""
 
-METHODS_WITH_BASE: tuple[str, ...] = task_vector_methods()
-"""Methods that merge task vectors relative to a ``base_model`` (required for them)."""
-
 __all__ = [
     "MERGERS",
     "MERGE_DTYPES",
     "MERGE_METHODS",
-    "METHODS_WITH_BASE",
     "MergeConfig",
     "MergeConfigError",
     "MergeDtype",

@@ -23,9 +23,6 @@ Sizes are the bytes the weights occupy in memory (``model_size_bytes``), countin
 data and the scales of quantized tensors, and a tied weight once.
 """
 
-from collections.abc import Mapping
-from types import MappingProxyType
-
 from objectives.quantization._apply import get_quant_method, load_quantized, quantize_model
 from objectives.quantization._base import QuantizationError, QuantizedModel, QuantMethod
 from objectives.quantization._registry import QUANTIZERS
@@ -34,13 +31,9 @@ from objectives.quantization._size import model_size_bytes
 QUANT_LEVELS: tuple[str, ...] = QUANTIZERS.names()
 """Every level a study may choose, from most to fewest bits per weight (``QUANTIZERS.names()``)."""
 
-QUANT_METHODS: Mapping[str, QuantMethod] = MappingProxyType(dict(QUANTIZERS.items()))
-"""Level -> implementation, in ``QUANT_LEVELS`` order."""
-
 __all__ = [
     "QUANTIZERS",
     "QUANT_LEVELS",
-    "QUANT_METHODS",
     "QuantMethod",
     "QuantizationError",
     "QuantizedModel",

@@ -12,7 +12,7 @@ import torch
 from objectives import evaluate, load_model
 from objectives.quantization import (
     QUANT_LEVELS,
-    QUANT_METHODS,
+    QUANTIZERS,
     QuantizationError,
     get_quant_method,
     load_quantized,
@@ -37,7 +37,7 @@ def fp32_model(tiny_model_dir: Path):
 
 def test_levels_registry_and_unknown_level() -> None:
     assert QUANT_LEVELS == ("fp32", "bf16", "fp16", "int8", "int4")
-    assert tuple(QUANT_METHODS) == QUANT_LEVELS
+    assert QUANTIZERS.names() == QUANT_LEVELS
     assert get_quant_method("int8").method == "torchao.Int8WeightOnlyConfig"
     with pytest.raises(
         QuantizationError,
@@ -58,8 +58,8 @@ def test_each_level_runs_shrinks_and_still_evaluates(fp32_model, level: str) -> 
     fp32, tokenizer = fp32_model
     fp32_bytes = model_size_bytes(fp32)
     result = quantize_model(copy.deepcopy(fp32), level)
-    assert (result.level, result.method) == (level, QUANT_METHODS[level].method)
-    assert result.serving_dtype == QUANT_METHODS[level].serving_dtype and result.notes
+    assert (result.level, result.method) == (level, QUANTIZERS.get(level).method)
+    assert result.serving_dtype == QUANTIZERS.get(level).serving_dtype and result.notes
     assert result.weight_bytes == model_size_bytes(result.model)
     if level == "fp32":
         assert result.weight_bytes == fp32_bytes
